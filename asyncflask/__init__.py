@@ -1,0 +1,49 @@
+"""asyncflask: Flask's request/response API for async code on ASGI."""
+
+from .app import Flask
+from .blueprints import Blueprint
+from .ctx import (
+    after_this_request,
+    copy_current_request_context,
+    has_app_context,
+    has_request_context,
+)
+from .globals import current_app, g, request, session
+from .helpers import (
+    abort,
+    flash,
+    get_flashed_messages,
+    jsonify,
+    make_response,
+    redirect,
+    stream_with_context,
+    url_for,
+)
+from .request import ClientDisconnected, Request
+from .response import JSONResponse, Response, StreamingResponse
+
+__all__ = [
+    "Blueprint",
+    "ClientDisconnected",
+    "Flask",
+    "JSONResponse",
+    "Request",
+    "Response",
+    "StreamingResponse",
+    "abort",
+    "after_this_request",
+    "copy_current_request_context",
+    "current_app",
+    "flash",
+    "g",
+    "get_flashed_messages",
+    "has_app_context",
+    "has_request_context",
+    "jsonify",
+    "make_response",
+    "redirect",
+    "request",
+    "session",
+    "stream_with_context",
+    "url_for",
+]

@@ -1,0 +1,527 @@
+"""The application object: Flask's ``App`` as an ASGI callable."""
+
+from __future__ import annotations
+
+import os
+import sys
+import typing as t
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from itertools import chain
+from types import TracebackType
+
+from flask.app import Flask as _WSGIFlask
+from flask.cli import AppGroup
+from flask.sansio.app import App
+from flask.sansio.scaffold import setupmethod
+from flask.sessions import SecureCookieSessionInterface, SessionInterface
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import (
+    BadRequestKeyError,
+    HTTPException,
+    InternalServerError,
+)
+from werkzeug.routing import BuildError, MapAdapter, RoutingException
+from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.urls import quote as _url_quote
+
+from .asgi import handle_lifespan, refuse_websocket
+from .ctx import AppContext, RequestContext
+from .globals import _cv_app, _cv_request
+from .request import ClientDisconnected, Request
+from .response import Response
+from .utils import call_maybe_async, is_async_callable, run_in_thread
+
+if t.TYPE_CHECKING:
+    from .testing import TestClient
+    from .typing import ASGIReceive, ASGISend, ResponseReturnValue, Scope
+
+T = t.TypeVar("T", bound=t.Callable[..., t.Any])
+
+
+class Flask(App):
+    """The application: a Flask app that is an ASGI callable.
+
+    ``app = Flask(__name__)`` takes the same arguments as Flask's. Serve it
+    with ``app.run()``, ``asyncflask --app module:app run`` or any ASGI server
+    (``uvicorn module:app``).
+    """
+
+    default_config = _WSGIFlask.default_config
+    request_class: type[Request] = Request
+    response_class: type[Response] = Response  # type: ignore[assignment]
+    session_interface: SessionInterface = SecureCookieSessionInterface()
+
+    def __init__(
+        self,
+        import_name: str,
+        static_url_path: str | None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        static_host: str | None = None,
+        host_matching: bool = False,
+        subdomain_matching: bool = False,
+        template_folder: str | os.PathLike[str] | None = "templates",
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name=import_name,
+            static_url_path=static_url_path,
+            static_folder=static_folder,
+            static_host=static_host,
+            host_matching=host_matching,
+            subdomain_matching=subdomain_matching,
+            template_folder=template_folder,
+            instance_path=instance_path,
+            instance_relative_config=instance_relative_config,
+            root_path=root_path,
+        )
+        #: Click commands registered by the app and its blueprints.
+        self.cli = AppGroup(self.name)
+        #: Functions run at server startup (ASGI lifespan), in order.
+        self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
+        #: Functions run at server shutdown, in reverse order.
+        self.after_serving_funcs: list[t.Callable[[], t.Any]] = []
+        if self.has_static_folder:
+            if bool(static_host) != host_matching:
+                raise ValueError("Invalid static_host/host_matching combination")
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>",
+                endpoint="static",
+                host=static_host,
+                view_func=self.send_static_file,
+            )
+
+    # -- ASGI ----------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        """The ASGI entry point."""
+        kind = scope["type"]
+        if kind == "http":
+            await self.handle_http(scope, receive, send)
+        elif kind == "lifespan":
+            await handle_lifespan(self, receive, send)
+        elif kind == "websocket":
+            await refuse_websocket(scope, receive, send)
+
+    async def handle_http(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        """Handle one HTTP request: dispatch it, send the response, and tear
+        the context down after the last byte."""
+        ctx = RequestContext(self, self.request_class(scope, receive))
+        error: BaseException | None = None
+        ctx.push()
+        try:
+            try:
+                response = await self.full_dispatch_request(ctx)
+            except ClientDisconnected as e:
+                error = e
+                return
+            except Exception as e:
+                error = e
+                response = await self.handle_exception(e)
+            try:
+                await response(scope, receive, send)
+            except ClientDisconnected:
+                pass
+            except Exception as e:
+                error = e
+                self.logger.error(
+                    f"Error while sending the response to {ctx.request.path}"
+                    f" [{ctx.request.method}]",
+                    exc_info=sys.exc_info(),
+                )
+        except BaseException as e:
+            error = e
+            raise
+        finally:
+            if error is not None and self.should_ignore_error(error):
+                error = None
+            await ctx.pop(error)
+
+    async def startup(self) -> None:
+        """Run the ``before_serving`` functions (ASGI lifespan startup)."""
+        async with self.app_context():
+            for func in self.before_serving_funcs:
+                await call_maybe_async(func)
+
+    async def shutdown(self) -> None:
+        """Run the ``after_serving`` functions (ASGI lifespan shutdown)."""
+        async with self.app_context():
+            for func in reversed(self.after_serving_funcs):
+                await call_maybe_async(func)
+
+    @setupmethod
+    def before_serving(self, func: T) -> T:
+        """Register ``func`` to run when the server starts, before the first
+        request. A failure makes the server refuse to start."""
+        self.before_serving_funcs.append(func)
+        return func
+
+    @setupmethod
+    def after_serving(self, func: T) -> T:
+        """Register ``func`` to run when the server shuts down."""
+        self.after_serving_funcs.append(func)
+        return func
+
+    # -- dispatch --------------------------------------------------------------
+
+    async def full_dispatch_request(self, ctx: RequestContext) -> Response:
+        """Run the ``before_request`` hooks, the view and the error handlers,
+        and finalize the result into a response."""
+        self._got_first_request = True
+        try:
+            rv = await self.preprocess_request(ctx)
+            if rv is None:
+                rv = await self.dispatch_request(ctx)
+        except Exception as e:
+            rv = await self.handle_user_exception(e)
+        return await self.finalize_request(rv)
+
+    async def preprocess_request(self, ctx: RequestContext) -> ResponseReturnValue | None:
+        """Call the URL value preprocessors and ``before_request`` functions
+        of the app and the current blueprints; a non-``None`` return value
+        stops the request there."""
+        req = ctx.request
+        if not (self.url_value_preprocessors or self.before_request_funcs):
+            return None
+        names = (None, *reversed(req.blueprints))
+        for name in names:
+            for url_func in self.url_value_preprocessors.get(name, ()):
+                url_func(req.endpoint, req.view_args)
+        for name in names:
+            for before_func in self.before_request_funcs.get(name, ()):
+                rv = await call_maybe_async(before_func)
+                if rv is not None:
+                    return t.cast("ResponseReturnValue", rv)
+        return None
+
+    async def dispatch_request(self, ctx: RequestContext) -> ResponseReturnValue:
+        """Call the view for the matched rule (a plain ``def`` view runs in a
+        worker thread) and return its value."""
+        req = ctx.request
+        if req.routing_exception is not None:
+            raise req.routing_exception
+        rule = req.url_rule
+        if rule is None:  # pragma: no cover - a bound adapter always matches or raises
+            raise InternalServerError()
+        if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+            return self.make_default_options_response(ctx)
+        view = self.view_functions[rule.endpoint]
+        kwargs = req.view_args or {}
+        if is_async_callable(view):
+            return t.cast("ResponseReturnValue", await view(**kwargs))
+        return t.cast("ResponseReturnValue", await run_in_thread(view, **kwargs))
+
+    def make_default_options_response(self, ctx: RequestContext) -> Response:
+        """The answer to an automatic ``OPTIONS`` request: an empty 200 with
+        ``Allow``."""
+        adapter = t.cast(MapAdapter, ctx.url_adapter)
+        rv = self.response_class()
+        rv.allow.update(adapter.allowed_methods())
+        return rv
+
+    async def finalize_request(
+        self, rv: ResponseReturnValue | HTTPException, from_error_handler: bool = False
+    ) -> Response:
+        """Turn a view's return value into a response and run the
+        ``after_request`` functions on it."""
+        response = self.make_response(rv)
+        try:
+            response = await self.process_response(response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    async def process_response(self, response: Response) -> Response:
+        """Run ``after_this_request`` and ``after_request`` functions and save
+        the session."""
+        ctx = _cv_request.get()
+        for func in ctx._after_request_functions:
+            response = await call_maybe_async(func, response)
+        if self.after_request_funcs:
+            for name in chain(ctx.request.blueprints, (None,)):
+                for func in reversed(self.after_request_funcs.get(name, ())):
+                    response = await call_maybe_async(func, response)
+        if ctx._session is not None and not self.session_interface.is_null_session(ctx._session):
+            self.session_interface.save_session(self, ctx._session, response)  # type: ignore[arg-type]
+        return response
+
+    async def do_teardown_request(self, exc: BaseException | None = None) -> None:
+        """Call the ``teardown_request`` functions (after the response was
+        sent)."""
+        if not self.teardown_request_funcs:
+            return
+        ctx = _cv_request.get()
+        for name in chain(ctx.request.blueprints, (None,)):
+            for func in reversed(self.teardown_request_funcs.get(name, ())):
+                await call_maybe_async(func, exc)
+
+    async def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+        """Call the ``teardown_appcontext`` functions."""
+        for func in reversed(self.teardown_appcontext_funcs):
+            await call_maybe_async(func, exc)
+
+    # -- errors ----------------------------------------------------------------
+
+    async def handle_http_exception(self, e: HTTPException) -> HTTPException | ResponseReturnValue:
+        """Pass an HTTP error to its registered handler, if there is one."""
+        if e.code is None or isinstance(e, RoutingException):
+            return e
+        handler = self._find_error_handler(e, _cv_request.get().request.blueprints)
+        if handler is None:
+            return e
+        return t.cast("ResponseReturnValue", await call_maybe_async(handler, e))
+
+    async def handle_user_exception(self, e: Exception) -> HTTPException | ResponseReturnValue:
+        """Find the error handler for an exception raised by a hook or view;
+        re-raise it when there is none."""
+        if isinstance(e, BadRequestKeyError) and (
+            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+        ):
+            e.show_exception = True
+        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
+            return await self.handle_http_exception(e)
+        handler = self._find_error_handler(e, _cv_request.get().request.blueprints)
+        if handler is None:
+            raise e
+        return t.cast("ResponseReturnValue", await call_maybe_async(handler, e))
+
+    async def handle_exception(self, e: Exception) -> Response:
+        """Answer an unhandled exception with a 500 (logging the traceback),
+        or re-raise it when ``PROPAGATE_EXCEPTIONS`` (or testing) says so."""
+        propagate = self.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            propagate = self.testing or self.debug
+        if propagate:
+            raise e
+        self.log_exception((type(e), e, e.__traceback__))
+        server_error: InternalServerError | ResponseReturnValue
+        server_error = InternalServerError(original_exception=e)
+        handler = self._find_error_handler(server_error, _cv_request.get().request.blueprints)
+        if handler is not None:
+            server_error = await call_maybe_async(handler, server_error)
+        return await self.finalize_request(server_error, from_error_handler=True)
+
+    def log_exception(
+        self, exc_info: tuple[type[BaseException], BaseException, TracebackType | None]
+    ) -> None:
+        """Log an unhandled exception (with its traceback) on ``app.logger``."""
+        req = _cv_request.get().request
+        self.logger.error(f"Exception on {req.path} [{req.method}]", exc_info=exc_info)
+
+    # -- responses -------------------------------------------------------------
+
+    def make_response(self, rv: ResponseReturnValue | HTTPException) -> Response:
+        """Convert a view's return value into a response, following Flask's
+        rules (str, bytes, dict, list, generators, responses and the
+        ``(body, status)``, ``(body, headers)``, ``(body, status, headers)``
+        tuples)."""
+        status: t.Any = None
+        headers: t.Any = None
+        if isinstance(rv, tuple):
+            if len(rv) == 3:
+                rv, status, headers = rv
+            elif len(rv) == 2:
+                if isinstance(rv[1], (Headers, dict, tuple, list)):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response tuple."
+                    " The tuple must have the form (body, status, headers),"
+                    " (body, status), or (body, headers)."
+                )
+        if rv is None:
+            endpoint = _cv_request.get().request.endpoint
+            raise TypeError(
+                f"The view function for {endpoint!r} did not return a valid"
+                " response. The function either returned None or ended"
+                " without a return statement."
+            )
+        if not isinstance(rv, self.response_class):
+            if isinstance(rv, (str, bytes, bytearray, Iterator, AsyncIterator)):
+                rv = self.response_class(rv, status=status, headers=headers)
+                status = headers = None
+            elif isinstance(rv, (dict, list)):
+                rv = t.cast(Response, self.json.response(rv))
+            elif isinstance(rv, (HTTPException, SansIOResponse)):
+                rv = self._coerce_response(rv)
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response. The"
+                    " return type must be a string, dict, list, tuple with"
+                    " headers or status, Response instance, or generator, but"
+                    f" it was a {type(rv).__name__}."
+                )
+        if status is not None:
+            if isinstance(status, (str, bytes, bytearray)):
+                rv.status = status if isinstance(status, str) else status.decode()
+            else:
+                rv.status_code = status
+        if headers:
+            rv.headers.update(headers)
+        return rv
+
+    def _coerce_response(self, rv: HTTPException | SansIOResponse) -> Response:
+        if isinstance(rv, HTTPException):
+            rv = rv.get_response()
+            if isinstance(rv, self.response_class):
+                return rv
+        data = getattr(rv, "get_data", None)
+        body = data() if data is not None else None
+        return self.response_class(body, rv.status, Headers(rv.headers))
+
+    # -- URLs ------------------------------------------------------------------
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:  # type: ignore[override]
+        """Bind the URL map to a request (or, outside one, to
+        ``SERVER_NAME``)."""
+        if request is not None:
+            if (trusted_hosts := self.config["TRUSTED_HOSTS"]) is not None:
+                request.trusted_hosts = trusted_hosts
+            host = request.host
+            subdomain = None
+            server_name = self.config["SERVER_NAME"]
+            if self.url_map.host_matching:
+                server_name = None
+            elif not self.subdomain_matching:
+                subdomain = self.url_map.default_subdomain or ""
+            elif server_name is not None:
+                subdomain = _subdomain(host, server_name)
+            return self.url_map.bind(
+                server_name or host,
+                script_name=request.root_path or "/",
+                subdomain=subdomain,
+                url_scheme=request.scheme,
+                default_method=request.method,
+                path_info=request.path,
+                query_args=request.query_string.decode("latin-1"),
+            )
+        if self.config["SERVER_NAME"] is not None:
+            return self.url_map.bind(
+                self.config["SERVER_NAME"],
+                script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=self.config["PREFERRED_URL_SCHEME"],
+            )
+        return None
+
+    def url_for(
+        self,
+        /,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: t.Any,
+    ) -> str:
+        """Build the URL of ``endpoint`` (see :func:`asyncflask.url_for`)."""
+        req_ctx = _cv_request.get(None)
+        url_adapter: MapAdapter | None
+        if req_ctx is not None:
+            url_adapter = req_ctx.url_adapter
+            blueprint_name = req_ctx.request.blueprint
+            if endpoint[:1] == ".":
+                endpoint = f"{blueprint_name}{endpoint}" if blueprint_name else endpoint[1:]
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            app_ctx = _cv_app.get(None)
+            if app_ctx is not None:
+                url_adapter = app_ctx.url_adapter
+            else:
+                url_adapter = self.create_url_adapter(None)
+            if url_adapter is None:
+                raise RuntimeError(
+                    "Unable to build URLs outside an active request without"
+                    " 'SERVER_NAME' configured. Also configure"
+                    " 'APPLICATION_ROOT' and 'PREFERRED_URL_SCHEME' as needed."
+                )
+            if _external is None:
+                _external = True
+        if _scheme is not None and not _external:
+            raise ValueError("When specifying '_scheme', '_external' must be True.")
+        self.inject_url_defaults(endpoint, values)
+        try:
+            rv = t.cast(MapAdapter, url_adapter).build(
+                endpoint, values, method=_method, url_scheme=_scheme, force_external=_external
+            )
+        except BuildError as error:
+            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
+            return self.handle_url_build_error(error, endpoint, values)
+        if _anchor is not None:
+            rv = f"{rv}#{_url_quote(_anchor, safe='%!#$&()*+,/:;=?@')}"
+        return rv
+
+    # -- contexts, files, testing, serving -------------------------------------
+
+    def app_context(self) -> AppContext:
+        """A new application context (``async with app.app_context():``)."""
+        return AppContext(self)
+
+    def request_context(self, scope: Scope, receive: ASGIReceive | None = None) -> RequestContext:
+        """A request context for an ASGI scope."""
+        return RequestContext(self, self.request_class(scope, receive))
+
+    def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
+        """A request context for a made-up request, as Flask's (``path``,
+        ``method``, ``query_string``, ``headers``, ``data``, ``json``, ...)."""
+        from .testing import make_test_scope
+
+        scope, receive = make_test_scope(self, *args, **kwargs)
+        return self.request_context(scope, receive)
+
+    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
+        """An async test client (httpx) that calls the app in-process."""
+        from .testing import TestClient
+
+        cls = self.test_client_class or TestClient
+        return t.cast("TestClient", cls(self, use_cookies=use_cookies, **kwargs))
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """``SEND_FILE_MAX_AGE_DEFAULT`` in seconds, or ``None``."""
+        value = self.config["SEND_FILE_MAX_AGE_DEFAULT"]
+        if isinstance(value, timedelta):
+            return int(value.total_seconds())
+        return t.cast("int | None", value)
+
+    def send_static_file(self, filename: str) -> Response:
+        """The view that serves files from :attr:`static_folder`."""
+        if not self.has_static_folder:
+            raise RuntimeError("'static_folder' must be set to serve static_files.")
+        from .helpers import send_from_directory
+
+        max_age = self.get_send_file_max_age(filename)
+        return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        **options: t.Any,
+    ) -> None:
+        """Serve the app with uvicorn (``127.0.0.1:5000`` by default). Extra
+        keyword arguments go to ``uvicorn.run``."""
+        import uvicorn
+
+        if debug is not None:
+            self.debug = bool(debug)
+        options.setdefault("log_level", "debug" if self.debug else "info")
+        uvicorn.run(self, host=host or "127.0.0.1", port=port or 5000, **options)
+
+
+def _subdomain(host: str, server_name: str) -> str:
+    host_parts = host.lower().split(":")[0].split(".")
+    server_parts = server_name.lower().split(":")[0].split(".")
+    if host_parts[-len(server_parts) :] != server_parts:
+        return "<invalid>"
+    return ".".join(host_parts[: -len(server_parts)])
+
+
+__all__ = ["Flask"]

@@ -1,0 +1,79 @@
+"""The ``asyncflask`` command: ``asyncflask --app module:app run``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import typing as t
+
+__all__ = ["load_app", "main"]
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    module, _, name = target.partition(":")
+    if module.endswith(".py"):
+        module = module[:-3].replace("/", ".").replace(os.sep, ".")
+    return module, name
+
+
+def load_app(target: str) -> t.Any:
+    """Import ``module:name`` (or ``module``, finding ``app``); a name ending
+    in ``()`` is an app factory and is called."""
+    module_name, name = _split_target(target)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    module = importlib.import_module(module_name)
+    attr = (name or "app").removesuffix("()")
+    try:
+        obj = getattr(module, attr)
+    except AttributeError:
+        raise SystemExit(f"Error: module {module_name!r} has no attribute {attr!r}.") from None
+    return obj() if name.endswith("()") else obj
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="asyncflask", description="Run an asyncflask application with uvicorn."
+    )
+    parser.add_argument(
+        "--app",
+        default=os.environ.get("ASYNCFLASK_APP") or os.environ.get("FLASK_APP"),
+        help="the application, as module:name (default: $ASYNCFLASK_APP)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve the application")
+    run.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
+    run.add_argument("--port", type=int, default=5000, help="port to bind (5000)")
+    run.add_argument("--reload", action="store_true", help="restart when code changes")
+    run.add_argument("--workers", type=int, default=None, help="number of worker processes")
+    run.add_argument("--root-path", default="", help="the ASGI root_path (mount prefix)")
+    run.add_argument("--log-level", default="info", help="uvicorn's log level")
+    run.add_argument("--no-access-log", action="store_true", help="turn the access log off")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``asyncflask`` command."""
+    args = build_parser().parse_args(argv)
+    if not args.app:
+        raise SystemExit("Error: give the application with --app module:app.")
+    import uvicorn
+
+    module_name, name = _split_target(args.app)
+    attr = name or "app"
+    load_app(args.app)  # fail here, with a clear message, if it cannot be imported
+    uvicorn.run(
+        f"{module_name}:{attr.removesuffix('()')}",
+        factory=attr.endswith("()"),
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        workers=args.workers,
+        root_path=args.root_path,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+        app_dir=os.getcwd(),
+    )

@@ -1,0 +1,263 @@
+"""Application and request contexts, kept in context variables."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import typing as t
+from types import TracebackType
+
+from flask.ctx import _AppCtxGlobals
+from werkzeug.exceptions import HTTPException
+
+from .globals import _cv_app, _cv_request
+from .utils import call_maybe_async, run_sync_only
+
+if t.TYPE_CHECKING:
+    from werkzeug.routing import MapAdapter
+
+    from .app import Flask
+    from .request import Request
+    from .response import Response
+    from .sessions import SessionMixin
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+AfterRequestCallable = t.Callable[["Response"], t.Any]
+
+__all__ = [
+    "AppContext",
+    "RequestContext",
+    "_AppCtxGlobals",
+    "after_this_request",
+    "copy_current_request_context",
+    "has_app_context",
+    "has_request_context",
+]
+
+
+class AppContext:
+    """Makes ``current_app`` and ``g`` point at an application.
+
+    Use ``async with app.app_context():`` (or a plain ``with`` when every
+    ``teardown_appcontext`` function is synchronous).
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        self._tokens: list[contextvars.Token[AppContext]] = []
+
+    @functools.cached_property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL adapter for building URLs outside a request."""
+        return self.app.create_url_adapter(None)
+
+    def push(self) -> None:
+        """Make this the current application context."""
+        self._tokens.append(_cv_app.set(self))
+
+    async def pop(self, exc: BaseException | None = None) -> None:
+        """Run the teardown functions and leave the context."""
+        try:
+            if len(self._tokens) == 1:
+                await self.app.do_teardown_appcontext(exc)
+        finally:
+            self._pop_token()
+
+    def _pop_token(self) -> None:
+        ctx = _cv_app.get()
+        _cv_app.reset(self._tokens.pop())
+        if ctx is not self:
+            raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if len(self._tokens) == 1:
+                for func in reversed(self.app.teardown_appcontext_funcs):
+                    run_sync_only(func, exc)
+        finally:
+            self._pop_token()
+
+    async def __aenter__(self) -> AppContext:
+        self.push()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.pop(exc)
+
+
+class RequestContext:
+    """Holds everything about one request: the request, its URL adapter,
+    the session and the functions registered with ``after_this_request``.
+    """
+
+    def __init__(self, app: Flask, request: Request) -> None:
+        self.app = app
+        self.request = request
+        self.url_adapter: MapAdapter | None = None
+        self.flashes: list[tuple[str, str]] | None = None
+        self._session: SessionMixin | None = None
+        self._after_request_functions: list[AfterRequestCallable] = []
+        self._app_ctx: AppContext | None = None
+        self._tokens: list[contextvars.Token[RequestContext]] = []
+        try:
+            self.url_adapter = app.create_url_adapter(request)
+        except HTTPException as e:
+            request.routing_exception = e
+
+    @property
+    def session(self) -> SessionMixin:
+        """The session, opened on first access."""
+        if self._session is None:
+            interface = self.app.session_interface
+            session = interface.open_session(self.app, self.request)  # type: ignore[arg-type]
+            if session is None:
+                session = interface.make_null_session(self.app)  # type: ignore[arg-type]
+            self._session = session
+        return self._session
+
+    @session.setter
+    def session(self, value: SessionMixin) -> None:
+        self._session = value
+
+    def match_request(self) -> None:
+        """Match the URL against the app's rules and record the result."""
+        if self.url_adapter is None:
+            return
+        try:
+            rule, self.request.view_args = self.url_adapter.match(return_rule=True)
+            self.request.url_rule = rule
+        except HTTPException as e:
+            self.request.routing_exception = e
+
+    def push(self) -> None:
+        """Make this the current request context (and its app context)."""
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            app_ctx = self.app.app_context()
+            app_ctx.push()
+            self._app_ctx = app_ctx
+        else:
+            self._app_ctx = None
+        self._tokens.append(_cv_request.set(self))
+        if self.url_adapter is not None and self.request.url_rule is None:
+            self.match_request()
+
+    async def pop(self, exc: BaseException | None = None) -> None:
+        """Run teardown functions and leave the context."""
+        try:
+            if len(self._tokens) == 1:
+                await self.app.do_teardown_request(exc)
+                await self.request.close()
+        finally:
+            _cv_request.reset(self._tokens.pop())
+            if self._app_ctx is not None:
+                app_ctx, self._app_ctx = self._app_ctx, None
+                await app_ctx.pop(exc)
+
+    def copy(self) -> RequestContext:
+        """A new context for the same request, for use in another task."""
+        ctx = object.__new__(RequestContext)
+        ctx.__dict__.update(self.__dict__)
+        ctx._tokens = []
+        ctx._app_ctx = None
+        return ctx
+
+    def __enter__(self) -> RequestContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if len(self._tokens) == 1:
+                for name in (*self.request.blueprints, None):
+                    for func in reversed(self.app.teardown_request_funcs.get(name, ())):
+                        run_sync_only(func, exc)
+        finally:
+            _cv_request.reset(self._tokens.pop())
+            if self._app_ctx is not None:
+                app_ctx, self._app_ctx = self._app_ctx, None
+                app_ctx.__exit__(exc_type, exc, tb)
+
+    async def __aenter__(self) -> RequestContext:
+        self.push()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.pop(exc)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.request.url!r} [{self.request.method}]>"
+
+
+def has_request_context() -> bool:
+    """``True`` inside a request (where ``request`` can be used)."""
+    return _cv_request.get(None) is not None
+
+
+def has_app_context() -> bool:
+    """``True`` inside an application context (where ``current_app`` works)."""
+    return _cv_app.get(None) is not None
+
+
+def after_this_request(f: F) -> F:
+    """Run ``f(response)`` after this request, before the app's
+    ``after_request`` functions. It may be sync or async."""
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'after_this_request' can only be used when a request"
+            " context is active, such as in a view function."
+        )
+    ctx._after_request_functions.append(f)
+    return f
+
+
+def copy_current_request_context(f: F) -> F:
+    """Wrap ``f`` so that it runs in a copy of the current request context,
+    for example in a background task started with ``asyncio.create_task``.
+    The wrapped function is a coroutine function."""
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_request_context' can only be used when a"
+            " request context is active, such as in a view function."
+        )
+    ctx = ctx.copy()
+    app_ctx = _cv_app.get()
+
+    @functools.wraps(f)
+    async def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        app_token = _cv_app.set(app_ctx)
+        token = _cv_request.set(ctx)
+        try:
+            return await call_maybe_async(f, *args, **kwargs)
+        finally:
+            _cv_app.reset(app_token)
+            _cv_request.reset(token)
+
+    return wrapper  # type: ignore[return-value]

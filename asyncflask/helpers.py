@@ -1,0 +1,122 @@
+"""Flask's helper functions, synchronous as in Flask."""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import AsyncIterator, Callable, Iterator
+from functools import wraps
+
+from werkzeug.exceptions import abort as _wz_abort
+from werkzeug.utils import redirect as _wz_redirect
+
+from .globals import _cv_app, _cv_request, current_app, request_ctx, session
+from .response import Response
+
+__all__ = [
+    "abort",
+    "flash",
+    "get_flashed_messages",
+    "jsonify",
+    "make_response",
+    "redirect",
+    "stream_with_context",
+    "url_for",
+]
+
+G = t.TypeVar("G", bound=Iterator[t.Any] | AsyncIterator[t.Any])
+
+
+def make_response(*args: t.Any) -> Response:
+    """Turn view-style return values into a response, to add headers or
+    cookies before returning it: ``make_response(body, status, headers)``."""
+    if not args:
+        return current_app.response_class()
+    return current_app.make_response(args[0] if len(args) == 1 else args)
+
+
+def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
+    """A JSON response of the arguments, through ``app.json``."""
+    return t.cast(Response, current_app.json.response(*args, **kwargs))
+
+
+def url_for(
+    endpoint: str,
+    *,
+    _anchor: str | None = None,
+    _method: str | None = None,
+    _scheme: str | None = None,
+    _external: bool | None = None,
+    **values: t.Any,
+) -> str:
+    """The URL of ``endpoint`` with ``values`` (unknown keys become the
+    query string). A leading ``.`` means the current blueprint."""
+    return current_app.url_for(
+        endpoint,
+        _anchor=_anchor,
+        _method=_method,
+        _scheme=_scheme,
+        _external=_external,
+        **values,
+    )
+
+
+def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:  # noqa: N803
+    """A redirect response to ``location`` (302 by default)."""
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        return t.cast("Response", ctx.app.redirect(location, code=code))
+    return t.cast("Response", _wz_redirect(location, code=code, Response=Response or _default()))
+
+
+def _default() -> type[Response]:
+    return Response
+
+
+def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+    """Raise the HTTP error for ``code`` (or stop with a given response)."""
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        ctx.app.aborter(code, *args, **kwargs)  # type: ignore[arg-type]
+    _wz_abort(code, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def stream_with_context(gen: G | Callable[..., G]) -> t.Any:
+    """Kept for Flask code: the request context already lives until a
+    streamed response ends, so this returns the generator unchanged (or, for
+    a generator function, a function that does)."""
+    if isinstance(gen, (Iterator, AsyncIterator)):
+        return gen
+
+    @wraps(gen)
+    def decorator(*args: t.Any, **kwargs: t.Any) -> G:
+        return gen(*args, **kwargs)
+
+    return decorator
+
+
+def flash(message: str, category: str = "message") -> None:
+    """Store a message in the session for the next request to show."""
+    flashes = session.get("_flashes", [])
+    flashes.append((category, message))
+    session["_flashes"] = flashes
+    ctx = _cv_request.get()
+    from .signals import message_flashed
+
+    if message_flashed.receivers:
+        message_flashed.send(ctx.app, message=message, category=category)
+
+
+def get_flashed_messages(
+    with_categories: bool = False, category_filter: t.Iterable[str] = ()
+) -> list[str] | list[tuple[str, str]]:
+    """The messages flashed by the previous request(s), removed from the
+    session; the same list for the rest of this request."""
+    flashes = request_ctx.flashes
+    if flashes is None:
+        flashes = session.pop("_flashes") if "_flashes" in session else []
+        request_ctx.flashes = flashes
+    if category_filter:
+        flashes = [f for f in flashes if f[0] in category_filter]
+    if not with_categories:
+        return [f[1] for f in flashes]
+    return flashes

@@ -1,0 +1,426 @@
+"""The request object: Flask's ``Request`` built from an ASGI scope, with the
+body read on demand through ``await``."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from collections.abc import AsyncIterator, Awaitable, Generator
+from urllib.parse import unquote_to_bytes
+
+from werkzeug.datastructures import (
+    CombinedMultiDict,
+    FileStorage,
+    Headers,
+    ImmutableMultiDict,
+    MultiDict,
+)
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
+from werkzeug.sansio.request import Request as SansIORequest
+from werkzeug.sansio.utils import get_host
+from werkzeug.utils import cached_property
+
+from .globals import _cv_app
+
+if t.TYPE_CHECKING:
+    from werkzeug.routing import Rule
+
+    from .typing import ASGIReceive, Scope
+
+T = t.TypeVar("T")
+
+__all__ = ["ClientDisconnected", "Request", "RequestStream"]
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the request body was read completely.
+
+    Raised by every body read (``request.stream``, ``get_data``, ``form``,
+    ...). The framework handles it quietly: nothing is sent and no error is
+    logged, so views need not catch it unless they want to clean up.
+    """
+
+
+class _Awaitable(t.Generic[T]):
+    """What ``request.form`` and friends return: ``await`` it for the value.
+
+    Using it like the value itself fails with a message that says so, since
+    forgetting ``await`` is the first thing a Flask user moving code does.
+    """
+
+    __slots__ = ("_factory", "_name")
+
+    def __init__(self, name: str, factory: t.Callable[[], Awaitable[T]]) -> None:
+        self._name = name
+        self._factory = factory
+
+    def __await__(self) -> Generator[t.Any, None, T]:
+        return self._factory().__await__()
+
+    def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        raise TypeError(
+            f"request.{self._name} reads the body and must be awaited:"
+            f" use (await request.{self._name})"
+        )
+
+    __getattr__ = __getitem__ = __contains__ = __iter__ = __len__ = _fail
+    __bool__ = _fail
+
+
+class RequestStream:
+    """The request body as it arrives: ``async for chunk in request.stream``.
+
+    Reads from the server only as fast as the consumer iterates, and enforces
+    ``max_content_length`` on the bytes actually received.
+    """
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._request._iter_body()
+
+    async def read(self) -> bytes:
+        """Read the rest of the body into one bytes object."""
+        return b"".join([chunk async for chunk in self])
+
+
+class Request(SansIORequest):
+    """An incoming HTTP request.
+
+    Everything that does not read the body is a plain attribute, as in Flask.
+    Reading the body is awaited: ``await request.get_data()``,
+    ``await request.get_json()``, ``await request.form``, ``await
+    request.files``, ``await request.values``, ``await request.json`` and
+    ``async for chunk in request.stream``.
+    """
+
+    #: The rule that matched, set by routing.
+    url_rule: Rule | None = None
+    #: The arguments the rule matched, set by routing.
+    view_args: dict[str, t.Any] | None = None
+    #: A routing error (404, 405, redirect) to raise instead of the view.
+    routing_exception: HTTPException | None = None
+    #: Bodies up to this size are read into memory; larger uploads are
+    #: spooled to a temporary file.
+    max_form_memory_buffer: int = 1024 * 1024
+
+    _max_content_length: int | None = None
+    _max_form_memory_size: int | None = None
+    _max_form_parts: int | None = None
+    _cached_data: bytes | None = None
+    _form: ImmutableMultiDict[str, str] | None = None
+    _files: ImmutableMultiDict[str, FileStorage] | None = None
+    _body_started: bool = False
+    _body_done: bool = False
+
+    def __init__(self, scope: Scope, receive: ASGIReceive | None = None) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.method = scope["method"]
+        self.scheme = scope.get("scheme", "http")
+        self.server = scope.get("server")
+        self.query_string = scope.get("query_string", b"")
+        client = scope.get("client")
+        self.remote_addr = client[0] if client else None
+        root_path = scope.get("root_path", "")
+        raw = scope.get("raw_path")
+        if raw is not None and b"%" in raw:
+            path = unquote_to_bytes(raw).decode("utf-8", "replace")
+        else:
+            path = scope["path"]
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        self.root_path = root_path.rstrip("/")
+        self.path = path if path[:1] == "/" else "/" + path
+        self._cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
+        self._cleanups: list[t.Callable[[], Awaitable[None]]] = []
+
+    # -- the parts of the scope that are parsed on first use ---------------
+
+    @cached_property
+    def headers(self) -> Headers:  # type: ignore[override]
+        """The request headers, multi-valued and case-insensitive."""
+        return Headers(
+            [(k.decode("latin-1").title(), v.decode("latin-1")) for k, v in self.scope["headers"]]
+        )
+
+    def _raw_header(self, name: bytes) -> str | None:
+        for key, value in self.scope["headers"]:
+            if key == name:
+                return t.cast(str, value.decode("latin-1"))
+        return None
+
+    @cached_property
+    def host(self) -> str:
+        """The host (with a non-standard port), checked against
+        ``trusted_hosts``."""
+        return get_host(self.scheme, self._raw_header(b"host"), self.server, self.trusted_hosts)
+
+    @cached_property
+    def environ(self) -> dict[str, t.Any]:
+        """A WSGI-style environment built from the scope, for code that reads
+        ``request.environ``. The ASGI scope is under ``"asgi.scope"``."""
+        server = self.server or ("", None)
+        environ: dict[str, t.Any] = {
+            "REQUEST_METHOD": self.method,
+            "SCRIPT_NAME": self.root_path,
+            "PATH_INFO": self.path,
+            "QUERY_STRING": self.query_string.decode("latin-1"),
+            "SERVER_NAME": server[0],
+            "SERVER_PORT": str(server[1] or ""),
+            "SERVER_PROTOCOL": f"HTTP/{self.scope.get('http_version', '1.1')}",
+            "REMOTE_ADDR": self.remote_addr,
+            "wsgi.url_scheme": self.scheme,
+            "asgi.scope": self.scope,
+        }
+        for key, value in self.headers.items():
+            name = key.upper().replace("-", "_")
+            if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                name = f"HTTP_{name}"
+            environ[name] = f"{environ[name]},{value}" if name in environ else value
+        return environ
+
+    @property
+    def url_root(self) -> str:
+        """Alias for :attr:`root_url`."""
+        return self.root_url
+
+    @property
+    def script_root(self) -> str:
+        """Alias for :attr:`root_path`."""
+        return self.root_path
+
+    # -- Flask's routing attributes and limits -----------------------------
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint that matched, or ``None``."""
+        return self.url_rule.endpoint if self.url_rule is not None else None
+
+    @property
+    def blueprint(self) -> str | None:
+        """The registered name of the current blueprint, or ``None``."""
+        endpoint = self.endpoint
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rpartition(".")[0]
+        return None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The current blueprint's name and its parents' names, innermost
+        first."""
+        name = self.blueprint
+        if name is None:
+            return []
+        parts = name.split(".")
+        return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+    def _config(self, key: str, default: t.Any) -> t.Any:
+        ctx = _cv_app.get(None)
+        return ctx.app.config[key] if ctx is not None else default
+
+    @property
+    def max_content_length(self) -> int | None:
+        """Most bytes the body may have (``MAX_CONTENT_LENGTH``); settable."""
+        if self._max_content_length is not None:
+            return self._max_content_length
+        return t.cast("int | None", self._config("MAX_CONTENT_LENGTH", None))
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        """Most bytes of one non-file form field (``MAX_FORM_MEMORY_SIZE``);
+        settable."""
+        if self._max_form_memory_size is not None:
+            return self._max_form_memory_size
+        return t.cast("int | None", self._config("MAX_FORM_MEMORY_SIZE", 500_000))
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self._max_form_memory_size = value
+
+    @property
+    def max_form_parts(self) -> int | None:
+        """Most fields a multipart body may have (``MAX_FORM_PARTS``);
+        settable."""
+        if self._max_form_parts is not None:
+            return self._max_form_parts
+        return t.cast("int | None", self._config("MAX_FORM_PARTS", 1_000))
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self._max_form_parts = value
+
+    # -- the body ------------------------------------------------------------
+
+    @property
+    def stream(self) -> RequestStream:
+        """The body as an async iterable of bytes chunks."""
+        return RequestStream(self)
+
+    async def _iter_body(self) -> AsyncIterator[bytes]:
+        if self._cached_data is not None:
+            if self._cached_data:
+                yield self._cached_data
+            return
+        if self._body_started:
+            raise RuntimeError(
+                "The request body was already read. Use get_data() (which"
+                " caches) before reading it again."
+            )
+        self._body_started = True
+        limit = self.max_content_length
+        length = self.content_length
+        if limit is not None and length is not None and length > limit:
+            self._body_done = True
+            raise RequestEntityTooLarge()
+        receive = self._receive
+        if receive is None:
+            self._body_done = True
+            return
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self._body_done = True
+                raise ClientDisconnected()
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if limit is not None and received > limit:
+                self._body_done = True
+                raise RequestEntityTooLarge()
+            more = message.get("more_body", False)
+            if not more:
+                self._body_done = True
+            if chunk:
+                yield chunk
+            if not more:
+                return
+
+    async def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> t.Any:
+        """Read the whole body. With ``cache`` (the default) later reads get
+        the same bytes; ``as_text`` decodes it (invalid bytes replaced);
+        ``parse_form_data`` parses a form body first, as Flask does, after
+        which the raw data is empty."""
+        if parse_form_data:
+            await self._load_form_data()
+        if self._cached_data is not None:
+            data = self._cached_data
+        elif self._form is not None or (self._body_started and self._body_done):
+            data = b""
+        else:
+            data = b"".join([chunk async for chunk in self._iter_body()])
+            if cache:
+                self._cached_data = data
+        if as_text:
+            return data.decode(self.mimetype_params.get("charset", "utf-8"), "replace")
+        return data
+
+    @property
+    def data(self) -> _Awaitable[bytes]:
+        """``await request.data``: the body as bytes (cached)."""
+        return _Awaitable("data", self.get_data)
+
+    async def get_json(
+        self, force: bool = False, silent: bool = False, cache: bool = True
+    ) -> t.Any:
+        """Parse the body as JSON, with Flask's rules: a non-JSON content type
+        is a 415 unless ``force``, invalid JSON a 400, and ``silent`` turns
+        both into ``None``."""
+        if cache and self._cached_json[silent] is not Ellipsis:
+            return self._cached_json[silent]
+        if not (force or self.is_json):
+            return None if silent else self.on_json_loading_failed(None)
+        data = await self.get_data(cache=cache)
+        try:
+            ctx = _cv_app.get(None)
+            rv = ctx.app.json.loads(data) if ctx is not None else json.loads(data)
+        except ValueError as e:
+            if silent:
+                rv = None
+                if cache:
+                    self._cached_json = (self._cached_json[0], rv)
+            else:
+                rv = self.on_json_loading_failed(e)
+                if cache:
+                    self._cached_json = (rv, self._cached_json[1])
+        else:
+            if cache:
+                self._cached_json = (rv, rv)
+        return rv
+
+    @property
+    def json(self) -> _Awaitable[t.Any]:
+        """``await request.json``: ``await request.get_json()``."""
+        return _Awaitable("json", self.get_json)
+
+    def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
+        """Called when JSON cannot be loaded; its return value is used. Raises
+        400 (invalid JSON) or 415 (not a JSON content type) by default."""
+        if e is not None:
+            ctx = _cv_app.get(None)
+            if ctx is not None and ctx.app.debug:
+                raise BadRequest(f"Failed to decode JSON object: {e}")
+            raise BadRequest()
+        raise UnsupportedMediaType(
+            "Did not attempt to load JSON data because the request"
+            " Content-Type was not 'application/json'."
+        )
+
+    async def _load_form_data(self) -> None:
+        if self._form is not None:
+            return
+        from .formparser import parse_form
+
+        form, files = await parse_form(self)
+        self._form, self._files = form, files
+
+    async def _get_form(self) -> ImmutableMultiDict[str, str]:
+        await self._load_form_data()
+        return t.cast(ImmutableMultiDict[str, str], self._form)
+
+    async def _get_files(self) -> ImmutableMultiDict[str, FileStorage]:
+        await self._load_form_data()
+        return t.cast(ImmutableMultiDict[str, FileStorage], self._files)
+
+    async def _get_values(self) -> CombinedMultiDict[str, str]:
+        sources: list[MultiDict[str, str]] = [self.args]
+        if self.method != "GET":
+            sources.append(await self._get_form())
+        return CombinedMultiDict(sources)
+
+    @property
+    def form(self) -> _Awaitable[ImmutableMultiDict[str, str]]:
+        """``await request.form``: the parsed form fields."""
+        return _Awaitable("form", self._get_form)
+
+    @property
+    def files(self) -> _Awaitable[ImmutableMultiDict[str, FileStorage]]:
+        """``await request.files``: the uploaded files."""
+        return _Awaitable("files", self._get_files)
+
+    @property
+    def values(self) -> _Awaitable[CombinedMultiDict[str, str]]:
+        """``await request.values``: ``args`` and (unless GET) ``form``."""
+        return _Awaitable("values", self._get_values)
+
+    def add_cleanup(self, func: t.Callable[[], Awaitable[None]]) -> None:
+        """Run ``await func()`` when the request ends (used for temp files)."""
+        self._cleanups.append(func)
+
+    async def close(self) -> None:
+        """Release what the body parsing holds (temporary files)."""
+        cleanups, self._cleanups = self._cleanups, []
+        for func in cleanups:
+            await func()

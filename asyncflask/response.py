@@ -1,0 +1,305 @@
+"""Response classes. Each one sends itself as ASGI messages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import typing as t
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from contextlib import aclosing
+from urllib.parse import urljoin
+
+import anyio
+from werkzeug.http import is_entity_header
+from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.sansio.utils import get_current_url
+from werkzeug.urls import iri_to_uri
+
+from .globals import _cv_app
+from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
+from .utils import run_in_thread
+
+__all__ = ["JSONResponse", "Response", "StreamingResponse"]
+
+logger = logging.getLogger("asyncflask")
+
+Body = str | bytes | bytearray | Iterable[str | bytes] | AsyncIterable[str | bytes]
+_NO_BODY = object()
+
+
+def _encode(chunk: str | bytes | bytearray) -> bytes:
+    if isinstance(chunk, str):
+        return chunk.encode()
+    return bytes(chunk)
+
+
+class Response(SansIOResponse):
+    """An HTTP response, as Flask's: ``Response(response, status, headers,
+    mimetype, content_type)`` with ``text/html`` as the default mimetype.
+
+    ``response`` is ``str`` or ``bytes`` for a buffered body, or a sync or
+    async iterable of chunks for a streamed one (see
+    :class:`StreamingResponse`).
+    """
+
+    default_mimetype: str | None = "text/html"
+    #: Make a relative ``Location`` header absolute (off, as in Flask).
+    autocorrect_location_header = False
+    #: Set ``Content-Length`` for buffered bodies.
+    automatically_set_content_length = True
+
+    response: list[bytes] | Iterable[str | bytes] | AsyncIterable[str | bytes]
+
+    def __init__(
+        self,
+        response: Body | None = None,
+        status: int | str | None = None,
+        headers: HeadersValue | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        super().__init__(status, headers, mimetype, content_type)  # type: ignore[arg-type]
+        if response is None:
+            self.response = []
+        elif isinstance(response, (str, bytes, bytearray)):
+            self.set_data(response)
+        else:
+            self.response = response
+
+    # -- the body ------------------------------------------------------------
+
+    @property
+    def is_sequence(self) -> bool:
+        """``True`` when the body is buffered in memory."""
+        return isinstance(self.response, list)
+
+    @property
+    def is_streamed(self) -> bool:
+        """``True`` when the body is produced while it is sent."""
+        return not self.is_sequence
+
+    def get_data(self, as_text: bool = False) -> t.Any:
+        """The body as bytes (or text). A sync iterable is consumed and kept;
+        an async one cannot be read here and raises ``RuntimeError``."""
+        if not isinstance(self.response, list):
+            if isinstance(self.response, AsyncIterable):
+                raise RuntimeError(
+                    "The body of a response with an async iterable cannot be"
+                    " read synchronously; it is produced while it is sent."
+                )
+            self.response = [_encode(c) for c in self.response]
+        data = b"".join(t.cast(list[bytes], self.response))
+        return data.decode() if as_text else data
+
+    def set_data(self, value: str | bytes | bytearray) -> None:
+        """Replace the body (and set ``Content-Length``)."""
+        data = _encode(value)
+        self.response = [data]
+        if self.automatically_set_content_length:
+            self.headers["Content-Length"] = str(len(data))
+
+    @property
+    def data(self) -> bytes:
+        """The body as bytes; assigning sets it."""
+        return t.cast(bytes, self.get_data())
+
+    @data.setter
+    def data(self, value: str | bytes) -> None:
+        self.set_data(value)
+
+    def calculate_content_length(self) -> int | None:
+        """The body's length if it is buffered, else ``None``."""
+        if isinstance(self.response, list):
+            return sum(len(chunk) for chunk in self.response)
+        return None
+
+    def get_json(self, force: bool = False, silent: bool = False) -> t.Any:
+        """Parse the body as JSON (``None`` if the mimetype is not JSON)."""
+        if not (force or self.is_json):
+            return None
+        try:
+            ctx = _cv_app.get(None)
+            data = self.get_data()
+            return ctx.app.json.loads(data) if ctx is not None else json.loads(data)
+        except ValueError:
+            if not silent:
+                raise
+            return None
+
+    @property
+    def json(self) -> t.Any:
+        """The body parsed as JSON, as :meth:`get_json`."""
+        return self.get_json()
+
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        """``MAX_COOKIE_SIZE`` from the current app's config (4093 without one)."""
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return t.cast(int, ctx.app.config["MAX_COOKIE_SIZE"])
+        return 4093
+
+    # -- sending -------------------------------------------------------------
+
+    def asgi_headers(self, scope: Scope | None = None) -> list[tuple[bytes, bytes]]:
+        """The headers as ASGI wants them, fixed up as Werkzeug does for WSGI:
+        IRIs in ``Location`` made URIs, no ``Content-Length`` on 1xx/204, no
+        entity headers on 304, and ``Content-Length`` for buffered bodies."""
+        status = self.status_code
+        no_length = status < 200 or status == 204
+        has_length = False
+        raw: list[tuple[bytes, bytes]] = []
+        for key, value in self.headers:
+            lkey = key.lower()
+            if lkey == "content-length":
+                if no_length:
+                    continue
+                has_length = True
+            elif lkey == "location":
+                value = self._fix_location(value, scope)
+            elif lkey == "content-location":
+                value = iri_to_uri(value)
+            if status == 304 and lkey not in _KEEP_ON_304 and is_entity_header(lkey):
+                continue
+            raw.append((lkey.encode("latin-1"), value.encode("latin-1")))
+        if (
+            not has_length
+            and not no_length
+            and status != 304
+            and self.automatically_set_content_length
+            and isinstance(self.response, list)
+        ):
+            length = sum(len(chunk) for chunk in self.response)
+            raw.append((b"content-length", str(length).encode()))
+        return raw
+
+    def _fix_location(self, value: str, scope: Scope | None) -> str:
+        value = iri_to_uri(value)
+        if self.autocorrect_location_header and scope is not None:
+            from .request import Request
+
+            req = Request(scope)
+            current = get_current_url(req.scheme, req.host, req.root_path, req.path)
+            value = urljoin(iri_to_uri(current), value)
+        return value
+
+    async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        """Send this response: ``http.response.start`` and the body."""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": self.asgi_headers(scope),
+            }
+        )
+        if scope.get("method") == "HEAD" or not self._allows_body():
+            await send({"type": "http.response.body", "body": b""})
+            await self.aclose_body()
+        elif isinstance(self.response, list):
+            body = self.response[0] if len(self.response) == 1 else b"".join(self.response)
+            await send({"type": "http.response.body", "body": body})
+        else:
+            await self._send_stream(receive, send)
+
+    def _allows_body(self) -> bool:
+        status = self.status_code
+        return not (status < 200 or status in (204, 304))
+
+    async def _send_stream(self, receive: ASGIReceive, send: ASGISend) -> None:
+        from .asgi import wait_for_disconnect
+
+        completed = False
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                await wait_for_disconnect(receive)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watch)
+            try:
+                async with aclosing(self.iter_chunks()) as chunks:
+                    async for chunk in chunks:
+                        if chunk:
+                            await send(
+                                {"type": "http.response.body", "body": chunk, "more_body": True}
+                            )
+                await send({"type": "http.response.body", "body": b""})
+                completed = True
+            finally:
+                if not completed:
+                    await self.aclose_body()
+                tg.cancel_scope.cancel()
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        """The body as bytes chunks; sync iterators are pulled in a worker
+        thread so they cannot block the event loop."""
+        body = self.response
+        if isinstance(body, list):
+            for chunk in body:
+                yield chunk
+        elif isinstance(body, AsyncIterable):
+            async for chunk in body:
+                yield _encode(chunk)
+        elif isinstance(body, Iterator):
+            while (chunk := await run_in_thread(next, body, _NO_BODY)) is not _NO_BODY:
+                yield _encode(t.cast(bytes, chunk))
+        else:
+            for chunk in body:
+                yield _encode(chunk)
+
+    async def aclose_body(self) -> None:
+        """Close the body's generator (runs its ``finally``)."""
+        body = self.response
+        aclose = getattr(body, "aclose", None)
+        if aclose is not None:
+            await aclose()
+            return
+        close = getattr(body, "close", None)
+        if close is not None:
+            await run_in_thread(close)
+
+
+_KEEP_ON_304 = frozenset(("expires", "content-location"))
+
+
+class StreamingResponse(Response):
+    """A response whose body is produced while it is sent: a sync or async
+    iterable (or generator) of ``str`` or ``bytes`` chunks.
+
+    Each chunk is sent as it is produced; the generator is closed when the
+    stream ends, fails, or the client disconnects.
+    """
+
+    def __init__(
+        self,
+        response: Iterable[str | bytes] | AsyncIterable[str | bytes],
+        status: int | str | None = None,
+        headers: HeadersValue | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        if isinstance(response, (str, bytes, bytearray)):
+            raise TypeError("StreamingResponse needs an iterable; use Response for text")
+        super().__init__(response, status, headers, mimetype, content_type)
+
+
+class JSONResponse(Response):
+    """A response whose body is ``obj`` serialized as JSON with the current
+    app's JSON provider (``application/json``)."""
+
+    default_mimetype = "application/json"
+
+    def __init__(
+        self,
+        obj: t.Any = None,
+        status: int | str | None = None,
+        headers: HeadersValue | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            body = ctx.app.json.dumps(obj)
+        else:
+            body = json.dumps(obj, separators=(",", ":"))
+        super().__init__(f"{body}\n", status, headers, mimetype, content_type)

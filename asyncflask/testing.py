@@ -1,0 +1,389 @@
+"""The test client: httpx talking to the app in-process over ASGI, streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import json as _json
+import math
+import typing as t
+from collections.abc import AsyncIterator
+from types import TracebackType
+from urllib.parse import urlencode
+
+import anyio
+import httpx
+from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
+
+from .typing import ASGIApp, Message, Scope
+
+if t.TYPE_CHECKING:
+    from .app import Flask
+    from .typing import ASGIReceive
+
+__all__ = ["ASGITransport", "TestClient", "TestResponse"]
+
+
+class TestResponse(httpx.Response):
+    """An httpx response with Flask's test-response names: ``data``,
+    ``get_data()``, ``get_json()``, ``status`` and ``mimetype``."""
+
+    __test__ = False
+
+    @property
+    def data(self) -> bytes:
+        """The body as bytes."""
+        return self.content
+
+    def get_data(self, as_text: bool = False) -> bytes | str:
+        """The body as bytes, or as text with ``as_text``."""
+        return self.text if as_text else self.content
+
+    def get_json(self, force: bool = False, silent: bool = False) -> t.Any:
+        """The body parsed as JSON (``None`` if it is not JSON)."""
+        if not (force or self.is_json):
+            return None
+        try:
+            return _json.loads(self.content)
+        except ValueError:
+            if not silent:
+                raise
+            return None
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the mimetype is JSON."""
+        mt = self.mimetype
+        return mt == "application/json" or (mt.startswith("application/") and mt.endswith("+json"))
+
+    @property
+    def mimetype(self) -> str:
+        """The content type without parameters, lower case."""
+        return parse_options_header(self.headers.get("content-type", ""))[0].lower()
+
+    @property
+    def status(self) -> str:
+        """Status code and reason, as Flask gives it: ``'201 CREATED'``."""
+        reason = HTTP_STATUS_CODES.get(self.status_code, "UNKNOWN").upper()
+        return f"{self.status_code} {reason}"
+
+
+class _BodyStream(httpx.AsyncByteStream):
+    def __init__(self, exchange: _Exchange) -> None:
+        self._exchange = exchange
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._exchange.body:
+            yield chunk
+        await self._exchange.finish()
+
+    async def aclose(self) -> None:
+        await self._exchange.close()
+
+
+class _Exchange:
+    """One request/response between httpx and the app."""
+
+    def __init__(self, app: ASGIApp, scope: Scope, request: httpx.Request, raise_errors: bool):
+        self.app = app
+        self.scope = scope
+        self.raise_errors = raise_errors
+        self.request_chunks = request.stream.__aiter__()  # type: ignore[union-attr]
+        self.request_done = False
+        self.disconnected = anyio.Event()
+        self.started = anyio.Event()
+        self.start_message: Message | None = None
+        self.body_send, self.body = anyio.create_memory_object_stream[bytes](16)
+        self.task: asyncio.Task[None] | None = None
+
+    async def receive(self) -> Message:
+        if not self.request_done and not self.disconnected.is_set():
+            try:
+                chunk = await self.request_chunks.__anext__()
+            except StopAsyncIteration:
+                self.request_done = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": bytes(chunk), "more_body": True}
+        await self.disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        if self.disconnected.is_set():
+            return
+        if message["type"] == "http.response.start":
+            self.start_message = message
+            self.started.set()
+        elif message["type"] == "http.response.body":
+            try:
+                if message.get("body"):
+                    await self.body_send.send(message["body"])
+                if not message.get("more_body", False):
+                    self.body_send.close()
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass
+
+    async def run_app(self) -> None:
+        try:
+            await self.app(self.scope, self.receive, self.send)
+        finally:
+            self.body_send.close()
+            self.started.set()
+
+    async def start(self) -> Message:
+        self.task = asyncio.get_running_loop().create_task(self.run_app())
+        await self.started.wait()
+        if self.start_message is None:
+            await self.task
+            raise RuntimeError("The app returned without starting a response.")
+        return self.start_message
+
+    async def finish(self) -> None:
+        if self.task is not None:
+            task, self.task = self.task, None
+            try:
+                await task
+            except Exception:
+                if self.raise_errors:
+                    raise
+
+    async def close(self) -> None:
+        self.disconnected.set()
+        self.body.close()
+        await self.finish()
+
+
+class ASGITransport(httpx.AsyncBaseTransport):
+    """An httpx transport that calls an ASGI app in-process and streams the
+    response: it returns at ``http.response.start``, yields body chunks as
+    the app sends them, and closing the response delivers ``http.disconnect``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        raise_app_exceptions: bool = True,
+        root_path: str = "",
+        client: tuple[str, int] = ("127.0.0.1", 123),
+    ) -> None:
+        self.app = app
+        self.raise_app_exceptions = raise_app_exceptions
+        self.root_path = root_path
+        self.client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        raw_path = url.raw_path.split(b"?", 1)[0]
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": request.method,
+            "scheme": url.scheme,
+            "path": self.root_path + url.path,
+            "raw_path": self.root_path.encode() + raw_path,
+            "query_string": url.query,
+            "root_path": self.root_path,
+            "headers": [(k.lower(), v) for k, v in request.headers.raw],
+            "client": self.client,
+            "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+        }
+        exchange = _Exchange(self.app, scope, request, self.raise_app_exceptions)
+        start = await exchange.start()
+        return TestResponse(
+            status_code=start["status"],
+            headers=[(bytes(k), bytes(v)) for k, v in start.get("headers", [])],
+            stream=_BodyStream(exchange),
+            request=request,
+        )
+
+
+class TestClient(httpx.AsyncClient):
+    """An async test client for an app, on httpx.
+
+    Accepts Flask's keywords (``query_string``, ``data``, ``json``,
+    ``headers``, ``content_type``, ``follow_redirects``), keeps cookies, and
+    runs the lifespan (``before_serving`` / ``after_serving``) when used as
+    ``async with``. ``client.stream("GET", url)`` reads a streamed response
+    piece by piece; leaving it early disconnects.
+    """
+
+    __test__ = False
+
+    def __init__(self, app: Flask, use_cookies: bool = True, **kwargs: t.Any) -> None:
+        kwargs.setdefault("base_url", "http://localhost")
+        kwargs.setdefault("transport", ASGITransport(app))
+        super().__init__(**kwargs)
+        self.application = app
+        self.use_cookies = use_cookies
+        self._lifespan: _Lifespan | None = None
+
+    def build_request(self, method: str, url: t.Any, **kwargs: t.Any) -> httpx.Request:  # type: ignore[override]
+        """Build a request, translating Flask's test-client keywords."""
+        query_string = kwargs.pop("query_string", None)
+        content_type = kwargs.pop("content_type", None)
+        data = kwargs.get("data")
+        if query_string is not None:
+            if not isinstance(query_string, (str, bytes)):
+                query_string = urlencode(query_string, doseq=True)
+            if isinstance(query_string, bytes):
+                query_string = query_string.decode("latin-1")
+            url = f"{url}{'&' if '?' in str(url) else '?'}{query_string}"
+        if isinstance(data, (str, bytes)):
+            kwargs["content"] = kwargs.pop("data")
+        elif isinstance(data, dict):
+            fields, files = _split_files(data)
+            kwargs["data"] = fields
+            if files:
+                kwargs["files"] = [*files, *(kwargs.get("files") or [])]
+        if content_type is not None:
+            headers = httpx.Headers(kwargs.get("headers"))
+            headers["content-type"] = content_type
+            kwargs["headers"] = headers
+        if not self.use_cookies:
+            self.cookies.clear()
+        return super().build_request(method, url, **kwargs)
+
+    async def request(self, method: str, url: t.Any, **kwargs: t.Any) -> TestResponse:  # type: ignore[override]
+        """Send a request; see :class:`TestClient` for the keywords."""
+        request = self.build_request(
+            method, url, **{k: v for k, v in kwargs.items() if k not in _SEND_KEYS}
+        )
+        send_kwargs = {k: v for k, v in kwargs.items() if k in _SEND_KEYS}
+        return t.cast(TestResponse, await self.send(request, **send_kwargs))
+
+    async def open(self, path: str = "/", method: str = "GET", **kwargs: t.Any) -> TestResponse:
+        """Flask's ``client.open(path, method=...)``."""
+        return await self.request(method, path, **kwargs)
+
+    async def __aenter__(self) -> TestClient:
+        await super().__aenter__()
+        self._lifespan = _Lifespan(self.application)
+        await self._lifespan.startup()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        try:
+            if self._lifespan is not None:
+                await self._lifespan.shutdown()
+        finally:
+            await super().__aexit__(exc_type, exc, tb)
+
+
+_SEND_KEYS = frozenset(("auth", "follow_redirects"))
+
+
+def _split_files(data: dict[str, t.Any]) -> tuple[dict[str, t.Any], list[tuple[str, t.Any]]]:
+    """Flask's client takes files in ``data`` as ``(fileobj, name[, type])``
+    tuples or file objects; httpx wants them in ``files``."""
+    fields: dict[str, t.Any] = {}
+    files: list[tuple[str, t.Any]] = []
+    for key, value in data.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, tuple) and item and hasattr(item[0], "read"):
+                fileobj, *rest = item
+                name = rest[0] if rest else getattr(fileobj, "name", key)
+                files.append((key, (name, fileobj, *rest[1:])))
+            elif hasattr(item, "read"):
+                files.append((key, (getattr(item, "name", key), item)))
+            else:
+                fields.setdefault(key, []).append(item)
+    return {k: v[0] if len(v) == 1 else v for k, v in fields.items()}, files
+
+
+class _Lifespan:
+    """Drives the app's ASGI lifespan from the test client."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.to_app, self.app_inbox = anyio.create_memory_object_stream[Message](math.inf)
+        self.from_app_send, self.from_app = anyio.create_memory_object_stream[Message](math.inf)
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        async def receive() -> Message:
+            return await self.app_inbox.receive()
+
+        async def send(message: Message) -> None:
+            await self.from_app_send.send(message)
+
+        await self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+
+    async def _step(self, kind: str) -> None:
+        await self.to_app.send({"type": f"lifespan.{kind}"})
+        message = await self.from_app.receive()
+        if message["type"] == f"lifespan.{kind}.failed":
+            raise RuntimeError(f"Lifespan {kind} failed: {message.get('message', '')}")
+
+    async def startup(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        await self._step("startup")
+
+    async def shutdown(self) -> None:
+        await self._step("shutdown")
+        if self.task is not None:
+            await self.task
+
+
+def make_test_scope(
+    app: Flask,
+    path: str = "/",
+    base_url: str | None = None,
+    method: str = "GET",
+    query_string: str | bytes | dict[str, t.Any] | None = None,
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
+    data: str | bytes | dict[str, t.Any] | None = None,
+    json: t.Any = None,
+    content_type: str | None = None,
+) -> tuple[Scope, ASGIReceive]:
+    """An ASGI scope and ``receive`` for ``app.test_request_context()``."""
+    if base_url is None:
+        server_name = app.config["SERVER_NAME"] or "localhost"
+        root = app.config["APPLICATION_ROOT"].rstrip("/")
+        base_url = f"{app.config['PREFERRED_URL_SCHEME']}://{server_name}{root}/"
+    client = httpx.AsyncClient(base_url=base_url)
+    kwargs: dict[str, t.Any] = {"headers": headers}
+    if json is not None:
+        kwargs["json"] = json
+    elif isinstance(data, dict):
+        fields, files = _split_files(data)
+        kwargs.update(data=fields, files=files or None)
+    elif data is not None:
+        kwargs["content"] = data
+    if isinstance(query_string, dict):
+        kwargs["params"] = query_string
+    elif query_string:
+        qs = query_string.decode() if isinstance(query_string, bytes) else query_string
+        path = f"{path}?{qs}"
+    request = client.build_request(method, path.lstrip("/"), **kwargs)
+    if content_type is not None:
+        request.headers["content-type"] = content_type
+    body = request.read()
+    root_path = httpx.URL(base_url).path.rstrip("/")
+    url = request.url
+    scope: Scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": method.upper(),
+        "scheme": url.scheme,
+        "path": url.path,
+        "raw_path": url.raw_path.split(b"?", 1)[0],
+        "query_string": url.query,
+        "root_path": root_path,
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "client": ("127.0.0.1", 123),
+        "server": (url.host, url.port or 80),
+    }
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return scope, receive

@@ -1,0 +1,49 @@
+"""Small helpers shared by the modules: calling sync or async functions."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing as t
+
+import anyio.to_thread
+
+T = t.TypeVar("T")
+
+
+@functools.lru_cache(maxsize=4096)
+def is_async_callable(func: t.Callable[..., t.Any]) -> bool:
+    """Whether calling ``func`` returns an awaitable (``async def`` or an
+    object whose ``__call__`` is ``async def``)."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004
+    )
+
+
+async def call_maybe_async(func: t.Callable[..., t.Any], *args: t.Any, **kw: t.Any) -> t.Any:
+    """Call ``func`` on the event loop and await its result if it is awaitable."""
+    rv = func(*args, **kw)
+    if inspect.isawaitable(rv):
+        return await rv
+    return rv
+
+
+async def run_in_thread(func: t.Callable[..., T], *args: t.Any, **kw: t.Any) -> T:
+    """Run a blocking ``func`` in a worker thread with the context copied."""
+    if kw:
+        func = functools.partial(func, **kw)
+    return await anyio.to_thread.run_sync(func, *args)
+
+
+def run_sync_only(func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+    """Call ``func`` where nothing can be awaited (a plain ``with`` block)."""
+    rv = func(*args)
+    if inspect.isawaitable(rv):
+        if inspect.iscoroutine(rv):
+            rv.close()
+        raise TypeError(
+            f"{func!r} is async: use 'async with' instead of 'with' so it can be awaited."
+        )
+    return rv
