@@ -8,6 +8,7 @@ from .ctx import (
     has_app_context,
     has_request_context,
 )
+from .files import FileResponse, send_file, send_from_directory
 from .globals import current_app, g, request, session
 from .helpers import (
     abort,
@@ -21,14 +22,24 @@ from .helpers import (
 )
 from .request import ClientDisconnected, Request
 from .response import JSONResponse, Response, StreamingResponse
+from .sse import EventStream, ServerSentEvent
+from .templating import (
+    render_template,
+    render_template_string,
+    stream_template,
+    stream_template_string,
+)
 
 __all__ = [
     "Blueprint",
     "ClientDisconnected",
+    "EventStream",
+    "FileResponse",
     "Flask",
     "JSONResponse",
     "Request",
     "Response",
+    "ServerSentEvent",
     "StreamingResponse",
     "abort",
     "after_this_request",
@@ -42,8 +53,14 @@ __all__ = [
     "jsonify",
     "make_response",
     "redirect",
+    "render_template",
+    "render_template_string",
     "request",
+    "send_file",
+    "send_from_directory",
     "session",
+    "stream_template",
+    "stream_template_string",
     "stream_with_context",
     "url_for",
 ]

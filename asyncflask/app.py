@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from itertools import chain
 from types import TracebackType
+from urllib.parse import quote as _url_quote
 
 from flask.app import Flask as _WSGIFlask
 from flask.cli import AppGroup
 from flask.sansio.app import App
 from flask.sansio.scaffold import setupmethod
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
+from flask.templating import Environment
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import (
     BadRequestKeyError,
@@ -23,13 +25,13 @@ from werkzeug.exceptions import (
 )
 from werkzeug.routing import BuildError, MapAdapter, RoutingException
 from werkzeug.sansio.response import Response as SansIOResponse
-from werkzeug.urls import quote as _url_quote
 
 from .asgi import handle_lifespan, refuse_websocket
 from .ctx import AppContext, RequestContext
 from .globals import _cv_app, _cv_request
 from .request import ClientDisconnected, Request
 from .response import Response
+from .templating import create_environment, default_context_processor
 from .utils import call_maybe_async, is_async_callable, run_in_thread
 
 if t.TYPE_CHECKING:
@@ -49,7 +51,7 @@ class Flask(App):
 
     default_config = _WSGIFlask.default_config
     request_class: type[Request] = Request
-    response_class: type[Response] = Response  # type: ignore[assignment]
+    response_class: type[Response] = Response
     session_interface: SessionInterface = SecureCookieSessionInterface()
 
     def __init__(
@@ -77,6 +79,7 @@ class Flask(App):
             instance_relative_config=instance_relative_config,
             root_path=root_path,
         )
+        self.template_context_processors[None] = [default_context_processor]
         #: Click commands registered by the app and its blueprints.
         self.cli = AppGroup(self.name)
         #: Functions run at server startup (ASGI lifespan), in order.
@@ -92,6 +95,10 @@ class Flask(App):
                 host=static_host,
                 view_func=self.send_static_file,
             )
+
+    def create_jinja_environment(self) -> Environment:
+        """The Jinja environment (async mode) with Flask's globals."""
+        return create_environment(self)
 
     # -- ASGI ----------------------------------------------------------------
 
@@ -171,7 +178,7 @@ class Flask(App):
         and finalize the result into a response."""
         self._got_first_request = True
         try:
-            rv = await self.preprocess_request(ctx)
+            rv: t.Any = await self.preprocess_request(ctx)
             if rv is None:
                 rv = await self.dispatch_request(ctx)
         except Exception as e:
@@ -207,7 +214,7 @@ class Flask(App):
             raise InternalServerError()
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response(ctx)
-        view = self.view_functions[rule.endpoint]
+        view: t.Callable[..., t.Any] = self.view_functions[rule.endpoint]
         kwargs = req.view_args or {}
         if is_async_callable(view):
             return t.cast("ResponseReturnValue", await view(**kwargs))
@@ -377,7 +384,7 @@ class Flask(App):
 
     # -- URLs ------------------------------------------------------------------
 
-    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:  # type: ignore[override]
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Bind the URL map to a request (or, outside one, to
         ``SERVER_NAME``)."""
         if request is not None:

@@ -139,8 +139,9 @@ class RequestContext:
         if self.url_adapter is None:
             return
         try:
-            rule, self.request.view_args = self.url_adapter.match(return_rule=True)
+            rule, view_args = self.url_adapter.match(return_rule=True)
             self.request.url_rule = rule
+            self.request.view_args = dict(view_args)
         except HTTPException as e:
             self.request.routing_exception = e
 

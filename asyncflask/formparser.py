@@ -1,17 +1,249 @@
-"""Form parsing (placeholder until request bodies land)."""
+"""Form bodies: urlencoded and multipart, parsed as the bytes arrive.
+
+Multipart bodies go through python-multipart's streaming parser. Uploaded
+files stay in memory up to ``Request.file_memory_threshold`` and are then
+spooled to an anonymous temporary file; every disk write runs in a worker
+thread, batched so that a large upload costs few thread hops.
+"""
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
+import tempfile
 import typing as t
+from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import FileStorage, ImmutableMultiDict
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, MultipartState
+from werkzeug.datastructures import FileStorage as _FileStorage
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.http import parse_options_header
+
+from .utils import run_in_thread
 
 if t.TYPE_CHECKING:
     from .request import Request
 
+__all__ = ["FileStorage", "parse_form"]
 
-async def parse_form(
-    request: Request,
-) -> tuple[ImmutableMultiDict[str, str], ImmutableMultiDict[str, FileStorage]]:
-    """Parse the request's form body."""
+Form = ImmutableMultiDict[str, str]
+Files = ImmutableMultiDict[str, "FileStorage"]
+_FLUSH_SIZE = 1024 * 1024
+
+
+class FileStorage(_FileStorage):
+    """An uploaded file, as Werkzeug's ``FileStorage`` (``filename``,
+    ``name``, ``content_type``, ``mimetype``, ``headers``, ``stream``,
+    ``read``), with an async ``save``."""
+
+    async def save(  # type: ignore[override]
+        self, dst: str | os.PathLike[str] | t.IO[bytes], buffer_size: int = 64 * 1024
+    ) -> None:
+        """Write the file to a path or a binary file object, in a worker
+        thread so the event loop never waits on the disk."""
+        await run_in_thread(self._save, dst, buffer_size)
+
+    def _save(self, dst: str | os.PathLike[str] | t.IO[bytes], buffer_size: int) -> None:
+        if isinstance(dst, (str, os.PathLike)):
+            with open(dst, "wb") as f:
+                shutil.copyfileobj(self.stream, f, buffer_size)
+        else:
+            shutil.copyfileobj(self.stream, dst, buffer_size)
+
+
+class _Spool:
+    """File data kept in memory up to a threshold, then in a temporary file."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.file: t.IO[bytes] = io.BytesIO()
+        self.on_disk = False
+        self.size = 0
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if not self.on_disk and not self.pending and self.size <= self.threshold:
+            self.file.write(data)
+        else:
+            self.pending.append(data)
+            self.pending_size += len(data)
+
+    async def flush(self, force: bool = False) -> None:
+        if self.pending and (force or not self.on_disk or self.pending_size >= _FLUSH_SIZE):
+            chunks, self.pending, self.pending_size = self.pending, [], 0
+            await run_in_thread(self._write_to_disk, chunks)
+
+    def _write_to_disk(self, chunks: list[bytes]) -> None:
+        if not self.on_disk:
+            memory = t.cast(io.BytesIO, self.file)
+            self.file = tempfile.TemporaryFile()
+            self.on_disk = True
+            self.file.write(memory.getbuffer())
+        self.file.writelines(chunks)
+
+    async def finish(self) -> None:
+        await self.flush(force=True)
+        if self.on_disk:
+            await run_in_thread(self.file.seek, 0)
+        else:
+            self.file.seek(0)
+
+    async def close(self) -> None:
+        if self.on_disk:
+            await run_in_thread(self.file.close)
+        else:
+            self.file.close()
+
+
+class _MultipartReader:
+    """Collects fields and files from python-multipart's callbacks."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.max_field = request.max_form_memory_size
+        self.max_parts = request.max_form_parts
+        self.threshold = request.file_memory_threshold
+        self.fields: list[tuple[str, str]] = []
+        self.files: list[tuple[str, FileStorage]] = []
+        self.parts = 0
+        self.headers: list[tuple[str, str]] = []
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+        self.name = ""
+        self.field: bytearray | None = None
+        self.spool: _Spool | None = None
+        self.charset = "utf-8"
+        self.file_info: tuple[str, Headers] = ("", Headers())
+        self.finished: list[tuple[str, str, Headers, _Spool]] = []
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.max_parts is not None and self.parts > self.max_parts:
+            raise RequestEntityTooLarge()
+        self.headers = []
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers.append(
+            (self.header_field.decode("latin-1"), self.header_value.decode("latin-1").strip())
+        )
+        self.header_field.clear()
+        self.header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        headers = Headers(self.headers)
+        disposition, options = parse_options_header(headers.get("Content-Disposition"))
+        if disposition != "form-data" or "name" not in options:
+            raise BadRequest("A multipart part has no valid Content-Disposition header.")
+        self.name = options["name"]
+        if "filename" in options:
+            spool = _Spool(self.threshold)
+            self.request.add_cleanup(spool.close)
+            self.spool, self.field = spool, None
+            self.file_info = (options["filename"], headers)
+        else:
+            self.spool, self.field = None, bytearray()
+            self.charset = parse_options_header(headers.get("Content-Type"))[1].get(
+                "charset", "utf-8"
+            )
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.field is not None:
+            self.field += data[start:end]
+            if self.max_field is not None and len(self.field) > self.max_field:
+                raise RequestEntityTooLarge()
+        elif self.spool is not None:
+            self.spool.write(data[start:end])
+
+    def on_part_end(self) -> None:
+        if self.field is not None:
+            self.fields.append((self.name, self.field.decode(self.charset, "replace")))
+            self.field = None
+        elif self.spool is not None:
+            self.finished.append((self.name, *self.file_info, self.spool))
+            self.spool = None
+
+    async def settle(self) -> None:
+        """Do the disk work the last parsed chunk asked for."""
+        if self.spool is not None:
+            await self.spool.flush()
+        finished, self.finished = self.finished, []
+        for name, filename, headers, spool in finished:
+            await spool.finish()
+            storage = FileStorage(
+                spool.file,
+                filename=filename,
+                name=name,
+                content_type=headers.get("Content-Type"),
+                headers=headers,
+            )
+            self.files.append((name, storage))
+
+    def callbacks(self) -> dict[str, t.Callable[..., None]]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+        }
+
+
+async def _parse_multipart(request: Request) -> tuple[Form, Files]:
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
+        raise BadRequest("The multipart body has no boundary.")
+    reader = _MultipartReader(request)
+    try:
+        parser = MultipartParser(boundary.encode("latin-1"), reader.callbacks())  # type: ignore[arg-type]
+    except (FormParserError, UnicodeEncodeError):
+        raise BadRequest("The multipart boundary is invalid.") from None
+    async for chunk in request._iter_body():
+        try:
+            parser.write(chunk)
+        except FormParserError:
+            raise BadRequest("The multipart body is malformed.") from None
+        await reader.settle()
+    if parser.state != MultipartState.END:
+        raise BadRequest("The multipart body is truncated.")
+    return ImmutableMultiDict(reader.fields), ImmutableMultiDict(reader.files)
+
+
+async def _parse_urlencoded(request: Request) -> Form:
+    limit = request.max_form_memory_size
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request._iter_body():
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise RequestEntityTooLarge()
+        chunks.append(chunk)
+    body = b"".join(chunks).decode("utf-8", "replace")
+    try:
+        pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=request.max_form_parts)
+    except ValueError:
+        raise RequestEntityTooLarge() from None
+    return ImmutableMultiDict(pairs)
+
+
+async def parse_form(request: Request) -> tuple[Form, Files]:
+    """Parse a form body into ``(form, files)``; other content types give
+    two empty dicts and leave the body unread."""
+    mimetype = request.mimetype
+    if mimetype == "multipart/form-data":
+        return await _parse_multipart(request)
+    if mimetype == "application/x-www-form-urlencoded":
+        return await _parse_urlencoded(request), ImmutableMultiDict()
     return ImmutableMultiDict(), ImmutableMultiDict()

@@ -9,8 +9,11 @@ from functools import wraps
 from werkzeug.exceptions import abort as _wz_abort
 from werkzeug.utils import redirect as _wz_redirect
 
+from .files import send_file, send_from_directory
 from .globals import _cv_app, _cv_request, current_app, request_ctx, session
 from .response import Response
+
+_Response = Response
 
 __all__ = [
     "abort",
@@ -19,6 +22,8 @@ __all__ = [
     "jsonify",
     "make_response",
     "redirect",
+    "send_file",
+    "send_from_directory",
     "stream_with_context",
     "url_for",
 ]
@@ -60,24 +65,21 @@ def url_for(
     )
 
 
-def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:  # noqa: N803
+def redirect(location: str, code: int = 302, Response: type[_Response] | None = None) -> _Response:  # noqa: N803
     """A redirect response to ``location`` (302 by default)."""
     ctx = _cv_app.get(None)
     if ctx is not None:
-        return t.cast("Response", ctx.app.redirect(location, code=code))
-    return t.cast("Response", _wz_redirect(location, code=code, Response=Response or _default()))
-
-
-def _default() -> type[Response]:
-    return Response
+        return t.cast(_Response, ctx.app.redirect(location, code=code))
+    cls = t.cast(t.Any, Response or _Response)
+    return t.cast(_Response, _wz_redirect(location, code=code, Response=cls))
 
 
 def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
     """Raise the HTTP error for ``code`` (or stop with a given response)."""
     ctx = _cv_app.get(None)
     if ctx is not None:
-        ctx.app.aborter(code, *args, **kwargs)  # type: ignore[arg-type]
-    _wz_abort(code, *args, **kwargs)  # type: ignore[arg-type]
+        ctx.app.aborter(code, *args, **kwargs)
+    _wz_abort(code, *args, **kwargs)
 
 
 def stream_with_context(gen: G | Callable[..., G]) -> t.Any:

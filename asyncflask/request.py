@@ -10,7 +10,6 @@ from urllib.parse import unquote_to_bytes
 
 from werkzeug.datastructures import (
     CombinedMultiDict,
-    FileStorage,
     Headers,
     ImmutableMultiDict,
     MultiDict,
@@ -29,6 +28,8 @@ from .globals import _cv_app
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import Rule
+
+    from .formparser import FileStorage
 
     from .typing import ASGIReceive, Scope
 
@@ -106,9 +107,9 @@ class Request(SansIORequest):
     view_args: dict[str, t.Any] | None = None
     #: A routing error (404, 405, redirect) to raise instead of the view.
     routing_exception: HTTPException | None = None
-    #: Bodies up to this size are read into memory; larger uploads are
+    #: Uploaded files up to this size stay in memory; larger ones are
     #: spooled to a temporary file.
-    max_form_memory_buffer: int = 1024 * 1024
+    file_memory_threshold: int = 1024 * 1024
 
     _max_content_length: int | None = None
     _max_form_memory_size: int | None = None
@@ -144,7 +145,7 @@ class Request(SansIORequest):
     # -- the parts of the scope that are parsed on first use ---------------
 
     @cached_property
-    def headers(self) -> Headers:  # type: ignore[override]
+    def headers(self) -> Headers:
         """The request headers, multi-valued and case-insensitive."""
         return Headers(
             [(k.decode("latin-1").title(), v.decode("latin-1")) for k, v in self.scope["headers"]]

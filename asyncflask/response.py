@@ -47,6 +47,9 @@ class Response(SansIOResponse):
     autocorrect_location_header = False
     #: Set ``Content-Length`` for buffered bodies.
     automatically_set_content_length = True
+    #: For streamed bodies: ``(seconds, chunk)`` to send ``chunk`` whenever
+    #: nothing was sent for that long (server-sent events' keep-alive).
+    keepalive: tuple[float, bytes] | None = None
 
     response: list[bytes] | Iterable[str | bytes] | AsyncIterable[str | bytes]
 
@@ -206,9 +209,26 @@ class Response(SansIOResponse):
         return not (status < 200 or status in (204, 304))
 
     async def _send_stream(self, receive: ASGIReceive, send: ASGISend) -> None:
+        """Send the body as it is produced, stopping (and closing the body's
+        generator) as soon as the client disconnects."""
         from .asgi import wait_for_disconnect
 
-        completed = False
+        error: Exception | None = None
+        lock = anyio.Lock()
+        last_sent = anyio.current_time()
+
+        async def send_chunk(chunk: bytes) -> None:
+            nonlocal last_sent
+            async with lock:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                last_sent = anyio.current_time()
+
+        async def keepalive(interval: float, chunk: bytes) -> None:
+            while True:
+                await anyio.sleep(max(0.0, last_sent + interval - anyio.current_time()))
+                if anyio.current_time() - last_sent >= interval:
+                    await send_chunk(chunk)
+
         async with anyio.create_task_group() as tg:
 
             async def watch() -> None:
@@ -216,36 +236,48 @@ class Response(SansIOResponse):
                 tg.cancel_scope.cancel()
 
             tg.start_soon(watch)
+            if self.keepalive is not None:
+                tg.start_soon(keepalive, *self.keepalive)
+            completed = False
             try:
-                async with aclosing(self.iter_chunks()) as chunks:
+                async with aclosing(self.iter_chunks()) as chunks:  # type: ignore[type-var]
                     async for chunk in chunks:
                         if chunk:
-                            await send(
-                                {"type": "http.response.body", "body": chunk, "more_body": True}
-                            )
-                await send({"type": "http.response.body", "body": b""})
+                            await send_chunk(chunk)
+                async with lock:
+                    await send({"type": "http.response.body", "body": b""})
                 completed = True
+            except Exception as e:
+                error = e
             finally:
                 if not completed:
-                    await self.aclose_body()
+                    with anyio.CancelScope(shield=True):
+                        await self.aclose_body()
                 tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
-        """The body as bytes chunks; sync iterators are pulled in a worker
-        thread so they cannot block the event loop."""
+        """The body as bytes chunks."""
+        async for chunk in self.iter_chunks_raw():
+            yield _encode(chunk)
+
+    async def iter_chunks_raw(self) -> AsyncIterator[t.Any]:
+        """The body's items as produced; sync iterators are pulled in a
+        worker thread so they cannot block the event loop."""
         body = self.response
         if isinstance(body, list):
             for chunk in body:
                 yield chunk
         elif isinstance(body, AsyncIterable):
             async for chunk in body:
-                yield _encode(chunk)
+                yield chunk
         elif isinstance(body, Iterator):
             while (chunk := await run_in_thread(next, body, _NO_BODY)) is not _NO_BODY:
-                yield _encode(t.cast(bytes, chunk))
+                yield chunk
         else:
             for chunk in body:
-                yield _encode(chunk)
+                yield chunk
 
     async def aclose_body(self) -> None:
         """Close the body's generator (runs its ``finally``)."""

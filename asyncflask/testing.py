@@ -216,7 +216,7 @@ class TestClient(httpx.AsyncClient):
         self.use_cookies = use_cookies
         self._lifespan: _Lifespan | None = None
 
-    def build_request(self, method: str, url: t.Any, **kwargs: t.Any) -> httpx.Request:  # type: ignore[override]
+    def build_request(self, method: str, url: t.Any, **kwargs: t.Any) -> httpx.Request:
         """Build a request, translating Flask's test-client keywords."""
         query_string = kwargs.pop("query_string", None)
         content_type = kwargs.pop("content_type", None)
@@ -242,7 +242,7 @@ class TestClient(httpx.AsyncClient):
             self.cookies.clear()
         return super().build_request(method, url, **kwargs)
 
-    async def request(self, method: str, url: t.Any, **kwargs: t.Any) -> TestResponse:  # type: ignore[override]
+    async def request(self, method: str, url: t.Any, **kwargs: t.Any) -> TestResponse:
         """Send a request; see :class:`TestClient` for the keywords."""
         request = self.build_request(
             method, url, **{k: v for k, v in kwargs.items() if k not in _SEND_KEYS}

@@ -1,0 +1,347 @@
+"""Files: ``FileResponse``, ``send_file`` and ``send_from_directory``.
+
+Opening, stat-ing and reading a file all happen while the response is sent,
+in a worker thread; the conditional request rules (304, 412, 206, 416) are
+applied then, from the file's real size and modification time.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import os
+import typing as t
+import unicodedata
+import zlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+from time import time
+from urllib.parse import quote
+
+from werkzeug.datastructures import ETags
+from werkzeug.exceptions import NotFound
+from werkzeug.http import (
+    http_date,
+    parse_date,
+    parse_etags,
+    parse_if_range_header,
+    parse_range_header,
+    unquote_etag,
+)
+from werkzeug.security import safe_join
+
+from .globals import _cv_app
+from .request import Request
+from .response import Response
+from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
+from .utils import run_in_thread
+
+__all__ = ["FileResponse", "send_file", "send_from_directory"]
+
+MaxAge = int | t.Callable[[str | None], int | None] | None
+
+
+class FileResponse(Response):
+    """A file sent in chunks read off the event loop, with ``ETag``,
+    ``Last-Modified``, conditional answers (304/412) and ``Range`` (206/416).
+
+    ``path_or_file`` is a path or a binary file object (``BytesIO``, an open
+    file); a file object is closed once it has been sent.
+    """
+
+    default_mimetype = "application/octet-stream"
+    #: Bytes read (and sent) at a time.
+    chunk_size = 256 * 1024
+
+    def __init__(
+        self,
+        path_or_file: str | os.PathLike[str] | t.IO[bytes],
+        status: int | str | None = None,
+        headers: HeadersValue | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        *,
+        conditional: bool = True,
+        etag: bool | str = True,
+        last_modified: datetime | int | float | None = None,
+    ) -> None:
+        super().__init__(None, status, headers, mimetype, content_type)
+        if isinstance(path_or_file, (str, os.PathLike)):
+            self.path: str | None = os.fspath(path_or_file)
+            self.file: t.IO[bytes] | None = None
+        else:
+            if isinstance(path_or_file, io.TextIOBase):
+                raise ValueError("Files must be opened in binary mode or use BytesIO.")
+            self.path, self.file = None, path_or_file
+        self.conditional = conditional
+        self.etag = etag
+        if last_modified is not None:
+            self.last_modified = last_modified  # type: ignore[assignment]
+        self.response = _NOT_READ
+
+    @property
+    def is_sequence(self) -> bool:
+        return False
+
+    def get_data(self, as_text: bool = False) -> t.Any:
+        """Read the whole file (blocking; meant for tests)."""
+        file = self.file if self.file is not None else open(t.cast(str, self.path), "rb")
+        with file:
+            data = file.read()
+        self.response = [data]
+        self.file = None
+        self.path = None
+        return data.decode() if as_text else data
+
+    def _open(self) -> tuple[t.IO[bytes], int, int, float | None]:
+        """Open the file; return it with its start offset, length and mtime."""
+        if self.file is None:
+            file: t.IO[bytes] = open(t.cast(str, self.path), "rb")
+            st = os.fstat(file.fileno())
+            return file, 0, st.st_size, st.st_mtime
+        file = self.file
+        if isinstance(file, io.BytesIO):
+            start = file.tell()
+            return file, start, file.getbuffer().nbytes - start, None
+        try:
+            st = os.fstat(file.fileno())
+            start = file.tell()
+            return file, start, st.st_size - start, st.st_mtime
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            start = file.tell()
+            end = file.seek(0, io.SEEK_END)
+            file.seek(start)
+            return file, start, end - start, None
+
+    async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        if self.response is not _NOT_READ:
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            file, start, length, mtime = await run_in_thread(self._open)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            await Response("Not Found", 404, mimetype="text/plain")(scope, receive, send)
+            return
+        self._file_state = (file, start, length)
+        self.response = self._read_file()
+        try:
+            self._set_validators(length, mtime)
+            if self.conditional and scope.get("method") in ("GET", "HEAD"):
+                self._evaluate(Request(scope), length)
+            await super().__call__(scope, receive, send)
+        finally:
+            await run_in_thread(file.close)
+
+    def _set_validators(self, length: int, mtime: float | None) -> None:
+        if mtime is not None and "last-modified" not in self.headers:
+            self.last_modified = mtime  # type: ignore[assignment]
+        if "etag" not in self.headers:
+            if isinstance(self.etag, str):
+                self.set_etag(self.etag)
+            elif self.etag and self.path is not None and mtime is not None:
+                check = zlib.adler32(self.path.encode()) & 0xFFFFFFFF
+                self.set_etag(f"{mtime}-{length}-{check}")
+        self.headers["Content-Length"] = str(length)
+
+    def _evaluate(self, request: Request, length: int) -> None:
+        """Apply RFC 9110's preconditions, then ``Range``."""
+        self.headers.setdefault("Date", http_date())
+        self.accept_ranges = "bytes"
+        etag = unquote_etag(self.headers.get("ETag"))[0]
+        last_modified = _as_seconds(self.headers.get("Last-Modified"))
+        headers = request.headers
+        if_match = headers.get("If-Match")
+        ius = _as_seconds(headers.get("If-Unmodified-Since"))
+        if (if_match is not None and not _matches(parse_etags(if_match), etag, strong=True)) or (
+            if_match is None and ius is not None and (last_modified is None or last_modified > ius)
+        ):
+            self._precondition_failed()
+            return
+        if_none_match = headers.get("If-None-Match")
+        ims = _as_seconds(headers.get("If-Modified-Since"))
+        if (
+            if_none_match is not None and _matches(parse_etags(if_none_match), etag, strong=False)
+        ) or (
+            if_none_match is None
+            and ims is not None
+            and last_modified is not None
+            and last_modified <= ims
+        ):
+            self._not_modified()
+            return
+        range_header = headers.get("Range")
+        if (
+            range_header is not None
+            and length
+            and self._if_range_holds(headers.get("If-Range"), etag, last_modified)
+        ):
+            self._apply_range(range_header, length)
+
+    def _if_range_holds(self, value: str | None, etag: str | None, mtime: int | None) -> bool:
+        if value is None:
+            return True
+        if_range = parse_if_range_header(value)
+        if if_range.etag is not None:
+            return (
+                etag is not None and not value.lstrip().startswith("W/") and if_range.etag == etag
+            )
+        date = if_range.date
+        return date is not None and mtime is not None and int(date.timestamp()) == mtime
+
+    def _apply_range(self, value: str, length: int) -> None:
+        if "," in value:
+            return  # several ranges: the whole file is a correct answer
+        parsed = parse_range_header(value)
+        span = parsed.range_for_length(length) if parsed is not None else None
+        if span is None:
+            self.status_code = 416
+            self.headers["Content-Range"] = f"bytes */{length}"
+            self.headers["Content-Length"] = "0"
+            self.response = []
+            return
+        begin, end = span
+        file, start, _ = self._file_state
+        self._file_state = (file, start + begin, end - begin)
+        self.status_code = 206
+        self.headers["Content-Range"] = f"bytes {begin}-{end - 1}/{length}"
+        self.headers["Content-Length"] = str(end - begin)
+
+    def _not_modified(self) -> None:
+        self.status_code = 304
+        self.response = []
+
+    def _precondition_failed(self) -> None:
+        self.status_code = 412
+        self.headers["Content-Length"] = "0"
+        self.response = []
+
+    async def _read_file(self) -> AsyncIterator[bytes]:
+        file, start, remaining = self._file_state
+        await run_in_thread(file.seek, start)
+        size = self.chunk_size
+        while remaining > 0:
+            chunk = await run_in_thread(file.read, min(size, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+
+
+_NOT_READ: list[bytes] = []
+
+
+def _matches(etags: ETags, etag: str | None, strong: bool) -> bool:
+    if etags.star_tag:
+        return True
+    if etag is None:
+        return False
+    return etags.is_strong(etag) if strong else etag in etags
+
+
+def _as_seconds(value: str | None) -> int | None:
+    date = parse_date(value)
+    return int(date.timestamp()) if date is not None else None
+
+
+def send_file(
+    path_or_file: str | os.PathLike[str] | t.IO[bytes],
+    mimetype: str | None = None,
+    as_attachment: bool = False,
+    download_name: str | None = None,
+    conditional: bool = True,
+    etag: bool | str = True,
+    last_modified: datetime | int | float | None = None,
+    max_age: MaxAge = None,
+) -> FileResponse:
+    """Send a file, with Flask's signature and headers. A relative path is
+    relative to the app's ``root_path``. Nothing is opened or read here: that
+    happens while the response is sent, off the event loop."""
+    path: str | None = None
+    if isinstance(path_or_file, (str, os.PathLike)):
+        path = os.fspath(path_or_file)
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            path = os.path.join(ctx.app.root_path, path)
+        if download_name is None:
+            download_name = os.path.basename(path)
+    elif download_name is None:
+        name = getattr(path_or_file, "name", None)
+        if isinstance(name, str) and name:
+            download_name = os.path.basename(name)
+    headers: dict[str, str] = {}
+    if mimetype is None:
+        if download_name is None:
+            raise TypeError(
+                "Unable to detect the MIME type because a file name is not"
+                " available. Either set 'download_name', pass a path instead"
+                " of a file, or set 'mimetype'."
+            )
+        mimetype, encoding = mimetypes.guess_type(download_name)
+        mimetype = mimetype or "application/octet-stream"
+        if encoding is not None and not as_attachment:
+            headers["Content-Encoding"] = encoding
+    rv = FileResponse(
+        path if path is not None else t.cast(t.IO[bytes], path_or_file),
+        headers=headers,
+        mimetype=mimetype,
+        conditional=conditional,
+        etag=etag,
+        last_modified=last_modified,
+    )
+    if download_name is not None:
+        _set_disposition(rv, download_name, as_attachment)
+    elif as_attachment:
+        raise TypeError(
+            "No name provided for attachment. Either set 'download_name' or"
+            " pass a path instead of a file."
+        )
+    _set_cache(rv, path, max_age)
+    return rv
+
+
+def _set_disposition(rv: Response, name: str, as_attachment: bool) -> None:
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        quoted = quote(name, safe="!#$&+-.^_`|~")
+        names = {"filename": simple, "filename*": f"UTF-8''{quoted}"}
+    else:
+        names = {"filename": name}
+    rv.headers.set("Content-Disposition", "attachment" if as_attachment else "inline", **names)
+
+
+def _set_cache(rv: Response, path: str | None, max_age: MaxAge) -> None:
+    if max_age is None:
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            max_age = ctx.app.get_send_file_max_age
+    if callable(max_age):
+        max_age = max_age(path)
+    rv.cache_control.no_cache = True
+    if max_age is not None:
+        if max_age > 0:
+            rv.cache_control.no_cache = None
+            rv.cache_control.public = True
+        rv.cache_control.max_age = max_age
+        rv.expires = int(time() + max_age)  # type: ignore[assignment]
+
+
+def send_from_directory(
+    directory: str | os.PathLike[str], path: str | os.PathLike[str], **kwargs: t.Any
+) -> FileResponse:
+    """Send ``path`` from inside ``directory`` (relative to the app's
+    ``root_path``). Any path that would leave the directory (``..``, absolute,
+    backslashes, NUL) and any missing file is a 404."""
+    name = os.fspath(path)
+    if "\\" in name or "\x00" in name:
+        raise NotFound()
+    joined = safe_join(os.fspath(directory), name)
+    if joined is None:
+        raise NotFound()
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        joined = os.path.join(ctx.app.root_path, joined)
+    if not os.path.isfile(joined):
+        raise NotFound()
+    return send_file(joined, **kwargs)

@@ -1,0 +1,702 @@
+"""Routing, URL building, blueprints and URL processors, compared with Flask 3.1."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from werkzeug.routing import BaseConverter
+
+from asyncflask import Blueprint, Flask, abort, g, request, url_for
+from asyncflask.testing import ASGITransport, TestClient
+
+# -- converters ----------------------------------------------------------------
+
+
+async def test_int_converter(app: Flask, client: TestClient) -> None:
+    @app.route("/items/<int:item_id>")
+    async def item(item_id: int) -> str:
+        return f"{type(item_id).__name__}:{item_id + 1}"
+
+    r = await client.get("/items/41")
+    assert r.status_code == 200
+    assert r.text == "int:42"
+    assert (await client.get("/items/abc")).status_code == 404
+    assert (await client.get("/items/-1")).status_code == 404
+    assert (await client.get("/items/1.5")).status_code == 404
+
+
+async def test_int_converter_options(app: Flask, client: TestClient) -> None:
+    @app.route("/n/<int(signed=True):n>")
+    async def signed(n: int) -> str:
+        return str(n * 2)
+
+    @app.route("/r/<int(min=1, max=5):n>")
+    async def ranged(n: int) -> str:
+        return str(n)
+
+    assert (await client.get("/n/-3")).text == "-6"
+    assert (await client.get("/r/5")).text == "5"
+    assert (await client.get("/r/6")).status_code == 404
+    assert (await client.get("/r/0")).status_code == 404
+
+
+async def test_float_converter(app: Flask, client: TestClient) -> None:
+    @app.route("/f/<float:x>")
+    async def flt(x: float) -> str:
+        return f"{type(x).__name__}:{x * 2}"
+
+    r = await client.get("/f/1.25")
+    assert r.status_code == 200
+    assert r.text == "float:2.5"
+    # Flask's float converter needs a dot.
+    assert (await client.get("/f/1")).status_code == 404
+
+
+async def test_path_converter(app: Flask, client: TestClient) -> None:
+    @app.route("/files/<path:name>")
+    async def files(name: str) -> str:
+        return f"[{name}]"
+
+    r = await client.get("/files/a/b/c.txt")
+    assert r.status_code == 200
+    assert r.text == "[a/b/c.txt]"
+
+
+async def test_default_converter_does_not_match_slash(app: Flask, client: TestClient) -> None:
+    @app.route("/s/<name>")
+    async def s(name: str) -> str:
+        return name
+
+    assert (await client.get("/s/abc")).text == "abc"
+    assert (await client.get("/s/a/b")).status_code == 404
+
+
+async def test_uuid_converter(app: Flask, client: TestClient) -> None:
+    @app.route("/u/<uuid:uid>")
+    async def u(uid: uuid.UUID) -> str:
+        assert isinstance(uid, uuid.UUID)
+        return uid.hex
+
+    value = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    r = await client.get(f"/u/{value}")
+    assert r.status_code == 200
+    assert r.text == value.hex
+    assert (await client.get("/u/not-a-uuid")).status_code == 404
+
+
+class ListConverter(BaseConverter):
+    def to_python(self, value: str) -> list[str]:
+        return value.split(",")
+
+    def to_url(self, value: Any) -> str:
+        return ",".join(super(ListConverter, self).to_url(v) for v in value)
+
+
+async def test_custom_converter(app: Flask, client: TestClient) -> None:
+    app.url_map.converters["list"] = ListConverter
+
+    @app.route("/tags/<list:tags>")
+    async def tags(tags: list[str]) -> dict[str, Any]:
+        return {"tags": tags, "url": url_for("tags", tags=["x", "y z"])}
+
+    r = await client.get("/tags/a,b,c")
+    assert r.status_code == 200
+    assert r.get_json() == {"tags": ["a", "b", "c"], "url": "/tags/x,y%20z"}
+
+
+# -- methods, 404, 405, HEAD, OPTIONS -----------------------------------------
+
+
+async def test_methods(app: Flask, client: TestClient) -> None:
+    @app.route("/m", methods=["GET", "POST", "DELETE"])
+    async def m() -> str:
+        return request.method
+
+    @app.post("/only-post")
+    async def only_post() -> str:
+        return "posted"
+
+    assert (await client.get("/m")).text == "GET"
+    assert (await client.post("/m")).text == "POST"
+    assert (await client.delete("/m")).text == "DELETE"
+    assert (await client.post("/only-post")).text == "posted"
+
+
+async def test_404(app: Flask, client: TestClient) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return "index"
+
+    r = await client.get("/missing")
+    assert r.status_code == 404
+    assert r.status == "404 NOT FOUND"
+    assert r.mimetype == "text/html"
+    assert "<title>404 Not Found</title>" in r.text
+    assert "The requested URL was not found on the server." in r.text
+
+
+async def test_405_with_allow(app: Flask, client: TestClient) -> None:
+    @app.route("/h", methods=["GET", "POST"])
+    async def h() -> str:
+        return "hello"
+
+    r = await client.put("/h")
+    assert r.status_code == 405
+    assert "<title>405 Method Not Allowed</title>" in r.text
+    allow = {m.strip() for m in r.headers["Allow"].split(",")}
+    assert allow == {"GET", "HEAD", "POST", "OPTIONS"}
+
+
+async def test_automatic_head(app: Flask, client: TestClient) -> None:
+    called: list[str] = []
+
+    @app.route("/h")
+    async def h() -> tuple[str, dict[str, str]]:
+        called.append(request.method)
+        return "hello", {"X-Custom": "yes"}
+
+    r = await client.head("/h")
+    assert r.status_code == 200
+    assert r.content == b""
+    assert r.headers["Content-Length"] == "5"
+    assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert r.headers["X-Custom"] == "yes"
+    assert called == ["HEAD"]
+
+
+async def test_automatic_head_of_a_streamed_response(app: Flask, client: TestClient) -> None:
+    @app.route("/s")
+    async def s() -> Any:
+        async def gen() -> Any:
+            yield "a"
+            yield "b"
+
+        return gen()
+
+    r = await client.head("/s")
+    assert r.status_code == 200
+    assert r.content == b""
+
+
+async def test_automatic_options(app: Flask, client: TestClient) -> None:
+    called: list[str] = []
+
+    @app.route("/h", methods=["GET", "POST"])
+    async def h() -> str:
+        called.append("view")
+        return "hello"
+
+    r = await client.options("/h")
+    assert r.status_code == 200
+    assert r.content == b""
+    allow = {m.strip() for m in r.headers["Allow"].split(",")}
+    assert allow == {"GET", "HEAD", "POST", "OPTIONS"}
+    assert called == []
+
+
+async def test_explicit_options_view_is_called(app: Flask, client: TestClient) -> None:
+    @app.route("/o", methods=["OPTIONS"])
+    async def o() -> tuple[str, int]:
+        return "mine", 202
+
+    r = await client.options("/o")
+    assert r.status_code == 202
+    assert r.text == "mine"
+
+
+async def test_provide_automatic_options_false(app: Flask, client: TestClient) -> None:
+    @app.route("/no", provide_automatic_options=False)
+    async def no() -> str:
+        return "no"
+
+    r = await client.options("/no")
+    assert r.status_code == 405
+
+
+async def test_strict_slashes_redirect(app: Flask, client: TestClient) -> None:
+    @app.route("/x/")
+    async def x() -> str:
+        return "x"
+
+    r = await client.get("/x")
+    assert r.status_code == 308
+    assert r.headers["Location"] == "http://localhost/x/"
+    r = await client.get("/x?a=1")
+    assert r.status_code == 308
+    assert r.headers["Location"] == "http://localhost/x/?a=1"
+    r = await client.get("/x", follow_redirects=True)
+    assert r.status_code == 200
+    assert r.text == "x"
+
+
+async def test_no_slash_rule_does_not_match_with_slash(app: Flask, client: TestClient) -> None:
+    @app.route("/y")
+    async def y() -> str:
+        return "y"
+
+    assert (await client.get("/y/")).status_code == 404
+
+
+# -- url_for ----------------------------------------------------------------------
+
+
+async def test_url_for_in_request(app: Flask, client: TestClient) -> None:
+    @app.route("/u/<int:a>")
+    async def u(a: int) -> str:
+        return "u"
+
+    @app.route("/h", methods=["GET", "POST"])
+    async def h() -> str:
+        return "h"
+
+    @app.route("/h2", methods=["PUT"], endpoint="h_put")
+    async def h_put() -> str:
+        return "h2"
+
+    @app.route("/p/<path:p>")
+    async def p(p: str) -> str:
+        return "p"
+
+    @app.route("/")
+    async def index() -> dict[str, str]:
+        return {
+            "relative": url_for("u", a=3),
+            "external": url_for("u", a=3, _external=True),
+            "query": url_for("u", a=3, b=2, c=["x", "y"]),
+            "anchor": url_for("u", a=3, _anchor="x y"),
+            "all": url_for("u", a=3, b=2, _anchor="x y", _external=True),
+            "method": url_for("h", _method="POST"),
+            "path": url_for("p", p="a b/c"),
+            "scheme": url_for("h", _scheme="https", _external=True),
+        }
+
+    r = await client.get("/")
+    assert r.get_json() == {
+        "relative": "/u/3",
+        "external": "http://localhost/u/3",
+        "query": "/u/3?b=2&c=x&c=y",
+        "anchor": "/u/3#x%20y",
+        "all": "http://localhost/u/3?b=2#x%20y",
+        "method": "/h",
+        "path": "/p/a%20b/c",
+        "scheme": "https://localhost/h",
+    }
+
+
+async def test_url_for_method_selects_rule(app: Flask) -> None:
+    @app.route("/read", endpoint="thing", methods=["GET"])
+    @app.route("/write", endpoint="thing", methods=["POST"])
+    async def thing() -> str:
+        return "t"
+
+    async with app.test_request_context("/"):
+        assert url_for("thing", _method="GET") == "/read"
+        assert url_for("thing", _method="POST") == "/write"
+
+
+async def test_url_for_unknown_endpoint_is_build_error(app: Flask, client: TestClient) -> None:
+    from werkzeug.routing import BuildError
+
+    @app.route("/")
+    async def index() -> str:
+        return url_for("nope")
+
+    async with app.test_request_context("/"):
+        with pytest.raises(BuildError):
+            url_for("nope")
+    r = await client.get("/")
+    assert r.status_code == 500
+
+
+async def test_url_for_outside_request_without_server_name(app: Flask) -> None:
+    @app.route("/h")
+    async def h() -> str:
+        return "h"
+
+    async with app.app_context():
+        with pytest.raises(RuntimeError, match="SERVER_NAME"):
+            url_for("h")
+
+
+async def test_url_for_outside_app_context(app: Flask) -> None:
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        url_for("h")
+
+
+async def test_url_for_outside_request_with_server_name(app: Flask) -> None:
+    app.config.update(
+        SERVER_NAME="example.com", APPLICATION_ROOT="/root", PREFERRED_URL_SCHEME="https"
+    )
+
+    @app.route("/h")
+    async def h() -> str:
+        return "h"
+
+    async with app.app_context():
+        assert url_for("h") == "https://example.com/root/h"
+        assert url_for("h", _external=False) == "/root/h"
+        assert url_for("h", q="1") == "https://example.com/root/h?q=1"
+
+
+async def test_url_for_with_server_name_default_scheme(app: Flask) -> None:
+    app.config["SERVER_NAME"] = "example.com"
+
+    @app.route("/h")
+    async def h() -> str:
+        return "h"
+
+    async with app.app_context():
+        assert url_for("h") == "http://example.com/h"
+        assert url_for("h", _external=False) == "/h"
+
+
+async def test_app_url_for_method(app: Flask, client: TestClient) -> None:
+    @app.route("/target")
+    async def target() -> str:
+        return "t"
+
+    @app.route("/")
+    async def index() -> str:
+        return app.url_for("target", x="1")
+
+    assert (await client.get("/")).text == "/target?x=1"
+
+
+# -- percent-decoding and root_path ----------------------------------------------
+
+
+async def test_percent_encoded_unicode_path(app: Flask, client: TestClient) -> None:
+    @app.route("/café")
+    async def cafe() -> str:
+        return f"cafe {request.path}"
+
+    r = await client.get("/caf%C3%A9")
+    assert r.status_code == 200
+    assert r.text == "cafe /café"
+    # httpx encodes the raw character itself
+    r = await client.get("/café")
+    assert r.status_code == 200
+
+
+async def test_percent_encoded_slash_in_path_segment(app: Flask, client: TestClient) -> None:
+    @app.route("/p/<path:rest>")
+    async def p(rest: str) -> str:
+        return rest
+
+    @app.route("/s/<name>")
+    async def s(name: str) -> str:
+        return name
+
+    r = await client.get("/p/a%2Fb")
+    assert r.status_code == 200
+    assert r.text == "a/b"
+    r = await client.get("/p/x%20y")
+    assert r.text == "x y"
+    # As in Flask (WSGI PATH_INFO is decoded) the encoded slash separates segments.
+    assert (await client.get("/s/a%2Fb")).status_code == 404
+
+
+async def test_root_path_from_asgi_scope(app: Flask) -> None:
+    @app.route("/x")
+    async def x() -> dict[str, Any]:
+        return {
+            "path": request.path,
+            "script_root": request.script_root,
+            "root_path": request.root_path,
+            "url": request.url,
+            "base_url": request.base_url,
+            "url_root": request.url_root,
+            "full_path": request.full_path,
+            "url_for": url_for("x"),
+            "external": url_for("x", _external=True),
+        }
+
+    transport = ASGITransport(app, root_path="/prefix")
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
+        r = await c.get("/x?a=1")
+    assert r.status_code == 200
+    assert r.json() == {
+        "path": "/x",
+        "script_root": "/prefix",
+        "root_path": "/prefix",
+        "url": "http://localhost/prefix/x?a=1",
+        "base_url": "http://localhost/prefix/x",
+        "url_root": "http://localhost/prefix/",
+        "full_path": "/x?a=1",
+        "url_for": "/prefix/x",
+        "external": "http://localhost/prefix/x",
+    }
+
+
+async def test_root_path_with_test_client_transport(app: Flask) -> None:
+    @app.route("/x/")
+    async def x() -> str:
+        return url_for("x")
+
+    client = TestClient(app, transport=ASGITransport(app, root_path="/prefix"))
+    async with client:
+        r = await client.get("/x/")
+        assert r.status_code == 200
+        assert r.text == "/prefix/x/"
+        r = await client.get("/x")
+        assert r.status_code == 308
+        assert r.headers["Location"] == "http://localhost/prefix/x/"
+        assert (await client.get("/nope")).status_code == 404
+
+
+# -- blueprints -------------------------------------------------------------------
+
+
+async def test_blueprint_url_prefix_and_endpoint(app: Flask, client: TestClient) -> None:
+    admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+    @admin.route("/users")
+    async def users() -> dict[str, Any]:
+        return {
+            "endpoint": request.endpoint,
+            "blueprint": request.blueprint,
+            "blueprints": request.blueprints,
+            "relative": url_for(".users"),
+            "absolute": url_for("admin.users"),
+            "index": url_for("index"),
+        }
+
+    @app.route("/")
+    async def index() -> dict[str, Any]:
+        return {"blueprint": request.blueprint, "blueprints": request.blueprints}
+
+    app.register_blueprint(admin)
+
+    r = await client.get("/admin/users")
+    assert r.status_code == 200
+    assert r.get_json() == {
+        "endpoint": "admin.users",
+        "blueprint": "admin",
+        "blueprints": ["admin"],
+        "relative": "/admin/users",
+        "absolute": "/admin/users",
+        "index": "/",
+    }
+    assert (await client.get("/users")).status_code == 404
+    assert (await client.get("/")).get_json() == {"blueprint": None, "blueprints": []}
+
+
+async def test_blueprint_register_with_prefix_and_name(app: Flask, client: TestClient) -> None:
+    bp = Blueprint("bp", __name__)
+
+    @bp.route("/v")
+    async def v() -> str:
+        return f"{request.endpoint} {url_for('.v')}"
+
+    app.register_blueprint(bp, url_prefix="/one")
+    app.register_blueprint(bp, url_prefix="/two", name="bp2")
+
+    assert (await client.get("/one/v")).text == "bp.v /one/v"
+    assert (await client.get("/two/v")).text == "bp2.v /two/v"
+
+
+async def test_nested_blueprints(app: Flask, client: TestClient) -> None:
+    parent = Blueprint("parent", __name__, url_prefix="/parent")
+    child = Blueprint("child", __name__, url_prefix="/child")
+
+    @child.route("/v")
+    async def v() -> dict[str, Any]:
+        return {
+            "endpoint": request.endpoint,
+            "blueprint": request.blueprint,
+            "blueprints": request.blueprints,
+            "dot": url_for(".v"),
+            "parent": url_for("parent.p"),
+        }
+
+    @parent.route("/p")
+    async def p() -> str:
+        return url_for("parent.child.v")
+
+    parent.register_blueprint(child)
+    app.register_blueprint(parent)
+
+    r = await client.get("/parent/child/v")
+    assert r.status_code == 200
+    assert r.get_json() == {
+        "endpoint": "parent.child.v",
+        "blueprint": "parent.child",
+        "blueprints": ["parent.child", "parent"],
+        "dot": "/parent/child/v",
+        "parent": "/parent/p",
+    }
+    assert (await client.get("/parent/p")).text == "/parent/child/v"
+
+
+async def test_blueprint_hooks_only_for_blueprint_routes(app: Flask, client: TestClient) -> None:
+    events: list[str] = []
+    bp = Blueprint("bp", __name__, url_prefix="/bp")
+
+    @bp.before_request
+    async def bp_before() -> None:
+        events.append(f"bp-before {request.path}")
+
+    @bp.after_request
+    async def bp_after(response: Any) -> Any:
+        events.append(f"bp-after {request.path}")
+        response.headers["X-BP"] = "1"
+        return response
+
+    @bp.teardown_request
+    async def bp_teardown(exc: BaseException | None) -> None:
+        events.append(f"bp-teardown {request.path}")
+
+    @bp.route("/v")
+    async def v() -> str:
+        events.append("bp-view")
+        return "bp"
+
+    @app.route("/plain")
+    async def plain() -> str:
+        events.append("plain-view")
+        return "plain"
+
+    app.register_blueprint(bp)
+
+    r = await client.get("/bp/v")
+    assert r.headers["X-BP"] == "1"
+    assert events == ["bp-before /bp/v", "bp-view", "bp-after /bp/v", "bp-teardown /bp/v"]
+    events.clear()
+    r = await client.get("/plain")
+    assert "X-BP" not in r.headers
+    assert events == ["plain-view"]
+
+
+async def test_blueprint_errorhandler_and_app_errorhandler(app: Flask, client: TestClient) -> None:
+    bp = Blueprint("bp", __name__, url_prefix="/bp")
+
+    @bp.errorhandler(404)
+    async def bp_404(e: Exception) -> tuple[str, int]:
+        return "bp 404", 404
+
+    @bp.app_errorhandler(418)
+    async def any_418(e: Exception) -> tuple[str, int]:
+        return f"teapot from {request.endpoint}", 418
+
+    @bp.route("/missing")
+    async def missing() -> str:
+        abort(404)
+
+    @bp.route("/tea")
+    async def bp_tea() -> str:
+        abort(418)
+
+    @app.route("/missing")
+    async def app_missing() -> str:
+        abort(404)
+
+    @app.route("/tea")
+    async def tea() -> str:
+        abort(418)
+
+    app.register_blueprint(bp)
+
+    r = await client.get("/bp/missing")
+    assert (r.status_code, r.text) == (404, "bp 404")
+    r = await client.get("/missing")
+    assert r.status_code == 404
+    assert "Not Found" in r.text and "bp 404" not in r.text
+    r = await client.get("/tea")
+    assert (r.status_code, r.text) == (418, "teapot from tea")
+    r = await client.get("/bp/tea")
+    assert (r.status_code, r.text) == (418, "teapot from bp.bp_tea")
+
+
+async def test_unmatched_url_under_blueprint_prefix_uses_app_handler(
+    app: Flask, client: TestClient
+) -> None:
+    # As in Flask: a routing 404 has no endpoint, so no blueprint handler applies.
+    bp = Blueprint("bp", __name__, url_prefix="/bp")
+
+    @bp.errorhandler(404)
+    async def bp_404(e: Exception) -> tuple[str, int]:
+        return "bp 404", 404
+
+    @app.errorhandler(404)
+    async def app_404(e: Exception) -> tuple[str, int]:
+        return "app 404", 404
+
+    @bp.route("/v")
+    async def v() -> str:
+        return "v"
+
+    app.register_blueprint(bp)
+    r = await client.get("/bp/nothing")
+    assert (r.status_code, r.text) == (404, "app 404")
+
+
+# -- url processors ---------------------------------------------------------------
+
+
+async def test_app_url_value_preprocessor_and_url_defaults(app: Flask, client: TestClient) -> None:
+    @app.url_value_preprocessor
+    def pull_lang(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if values is not None and "lang" in values:
+            g.lang = values.pop("lang")
+
+    @app.url_defaults
+    def add_lang(endpoint: str, values: dict[str, Any]) -> None:
+        if "lang" in values or not hasattr(g, "lang"):
+            return
+        if app.url_map.is_endpoint_expecting(endpoint, "lang"):
+            values["lang"] = g.lang
+
+    @app.route("/<lang>/about")
+    async def about() -> str:  # lang was popped by the preprocessor
+        return f"{g.lang} {url_for('about')} {url_for('about', lang='fr')} {url_for('plain')}"
+
+    @app.route("/plain")
+    async def plain() -> str:
+        return "plain"
+
+    r = await client.get("/de/about")
+    assert r.status_code == 200
+    assert r.text == "de /de/about /fr/about /plain"
+
+
+async def test_blueprint_url_value_preprocessor_and_url_defaults(
+    app: Flask, client: TestClient
+) -> None:
+    bp = Blueprint("frontend", __name__, url_prefix="/<lang_code>")
+
+    @bp.url_defaults
+    def add_language_code(endpoint: str, values: dict[str, Any]) -> None:
+        values.setdefault("lang_code", g.lang_code)
+
+    @bp.url_value_preprocessor
+    def pull_lang_code(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        assert values is not None
+        g.lang_code = values.pop("lang_code")
+
+    @bp.route("/about")
+    async def about() -> dict[str, Any]:
+        return {
+            "lang": g.lang_code,
+            "view_args": request.view_args,
+            "self": url_for(".about"),
+            "index": url_for(".index"),
+        }
+
+    @bp.route("/")
+    async def index() -> str:
+        return "index"
+
+    @app.route("/outside/<lang_code>")
+    async def outside(lang_code: str) -> str:
+        # the blueprint's preprocessor does not run for app routes
+        return f"outside {lang_code} {hasattr(g, 'lang_code')}"
+
+    app.register_blueprint(bp)
+
+    r = await client.get("/de/about")
+    assert r.status_code == 200
+    assert r.get_json() == {"lang": "de", "view_args": {}, "self": "/de/about", "index": "/de/"}
+    assert (await client.get("/outside/fr")).text == "outside fr False"
