@@ -31,6 +31,14 @@ from .ctx import AppContext, RequestContext
 from .globals import _cv_app, _cv_request
 from .request import ClientDisconnected, Request
 from .response import Response
+from .signals import (
+    appcontext_tearing_down,
+    got_request_exception,
+    request_finished,
+    request_started,
+    request_tearing_down,
+    send,
+)
 from .templating import create_environment, default_context_processor
 from .utils import call_maybe_async, is_async_callable, run_in_thread
 
@@ -178,6 +186,8 @@ class Flask(App):
         and finalize the result into a response."""
         self._got_first_request = True
         try:
+            if request_started.receivers:
+                await send(request_started, self)
             rv: t.Any = await self.preprocess_request(ctx)
             if rv is None:
                 rv = await self.dispatch_request(ctx)
@@ -236,6 +246,8 @@ class Flask(App):
         response = self.make_response(rv)
         try:
             response = await self.process_response(response)
+            if request_finished.receivers:
+                await send(request_finished, self, response=response)
         except Exception:
             if not from_error_handler:
                 raise
@@ -259,17 +271,20 @@ class Flask(App):
     async def do_teardown_request(self, exc: BaseException | None = None) -> None:
         """Call the ``teardown_request`` functions (after the response was
         sent)."""
-        if not self.teardown_request_funcs:
-            return
-        ctx = _cv_request.get()
-        for name in chain(ctx.request.blueprints, (None,)):
-            for func in reversed(self.teardown_request_funcs.get(name, ())):
-                await call_maybe_async(func, exc)
+        if self.teardown_request_funcs:
+            ctx = _cv_request.get()
+            for name in chain(ctx.request.blueprints, (None,)):
+                for func in reversed(self.teardown_request_funcs.get(name, ())):
+                    await call_maybe_async(func, exc)
+        if request_tearing_down.receivers:
+            await send(request_tearing_down, self, exc=exc)
 
     async def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
         """Call the ``teardown_appcontext`` functions."""
         for func in reversed(self.teardown_appcontext_funcs):
             await call_maybe_async(func, exc)
+        if appcontext_tearing_down.receivers:
+            await send(appcontext_tearing_down, self, exc=exc)
 
     # -- errors ----------------------------------------------------------------
 
@@ -299,6 +314,8 @@ class Flask(App):
     async def handle_exception(self, e: Exception) -> Response:
         """Answer an unhandled exception with a 500 (logging the traceback),
         or re-raise it when ``PROPAGATE_EXCEPTIONS`` (or testing) says so."""
+        if got_request_exception.receivers:
+            await send(got_request_exception, self, exception=e)
         propagate = self.config["PROPAGATE_EXCEPTIONS"]
         if propagate is None:
             propagate = self.testing or self.debug

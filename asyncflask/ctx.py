@@ -11,6 +11,7 @@ from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import HTTPException
 
 from .globals import _cv_app, _cv_request
+from .signals import appcontext_popped, appcontext_pushed
 from .utils import call_maybe_async, run_sync_only
 
 if t.TYPE_CHECKING:
@@ -55,6 +56,8 @@ class AppContext:
     def push(self) -> None:
         """Make this the current application context."""
         self._tokens.append(_cv_app.set(self))
+        if appcontext_pushed.receivers:
+            appcontext_pushed.send(self.app, _async_wrapper=_no_async)
 
     async def pop(self, exc: BaseException | None = None) -> None:
         """Run the teardown functions and leave the context."""
@@ -67,6 +70,8 @@ class AppContext:
     def _pop_token(self) -> None:
         ctx = _cv_app.get()
         _cv_app.reset(self._tokens.pop())
+        if appcontext_popped.receivers:
+            appcontext_popped.send(self.app, _async_wrapper=_no_async)
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
 
@@ -213,6 +218,10 @@ class RequestContext:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.request.url!r} [{self.request.method}]>"
+
+
+def _no_async(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    raise TypeError("appcontext_pushed/popped receivers must be synchronous functions.")
 
 
 def has_request_context() -> bool:

@@ -65,7 +65,7 @@ def url_for(
     )
 
 
-def redirect(location: str, code: int = 302, Response: type[_Response] | None = None) -> _Response:  # noqa: N803
+def redirect(location: str, code: int = 302, Response: type[_Response] | None = None) -> _Response:
     """A redirect response to ``location`` (302 by default)."""
     ctx = _cv_app.get(None)
     if ctx is not None:

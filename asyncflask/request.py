@@ -30,7 +30,6 @@ if t.TYPE_CHECKING:
     from werkzeug.routing import Rule
 
     from .formparser import FileStorage
-
     from .typing import ASGIReceive, Scope
 
 T = t.TypeVar("T")

@@ -2,6 +2,9 @@
 connect to ``flask.signals`` hear asyncflask apps too; each is sent only when
 something is connected."""
 
+import typing as t
+
+from blinker import NamedSignal
 from flask.signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -27,3 +30,17 @@ __all__ = [
     "request_tearing_down",
     "template_rendered",
 ]
+
+
+def _as_async(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]:
+    async def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+async def send(signal: NamedSignal, sender: t.Any, **kwargs: t.Any) -> None:
+    """Send ``signal`` to sync and async receivers alike; costs nothing when
+    nobody listens."""
+    if signal.receivers:
+        await signal.send_async(sender, _sync_wrapper=_as_async, **kwargs)

@@ -7,6 +7,7 @@ import json as _json
 import math
 import typing as t
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from urllib.parse import urlencode
 
@@ -249,6 +250,34 @@ class TestClient(httpx.AsyncClient):
         )
         send_kwargs = {k: v for k, v in kwargs.items() if k in _SEND_KEYS}
         return t.cast(TestResponse, await self.send(request, **send_kwargs))
+
+    @asynccontextmanager
+    async def session_transaction(self, path: str = "/", **kwargs: t.Any) -> AsyncIterator[t.Any]:
+        """Open the session the client's cookies carry, let the block change
+        it, and store it back in the cookies (as Flask's)."""
+        app = self.application
+        headers = dict(kwargs.pop("headers", None) or {})
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.cookies.jar)
+        if cookie:
+            headers["Cookie"] = cookie
+        ctx = app.test_request_context(path, headers=headers, **kwargs)
+        async with ctx:
+            sess = app.session_interface.open_session(app, ctx.request)  # type: ignore[arg-type]
+        if sess is None:
+            raise RuntimeError("Session backend did not open a session.")
+        yield sess
+        if app.session_interface.is_null_session(sess):
+            return
+        resp = app.response_class()
+        async with ctx:
+            app.session_interface.save_session(app, sess, resp)  # type: ignore[arg-type]
+        self.cookies.extract_cookies(
+            httpx.Response(
+                200,
+                headers=[("set-cookie", v) for v in resp.headers.getlist("Set-Cookie")],
+                request=httpx.Request("GET", self.base_url.join(path)),
+            )
+        )
 
     async def open(self, path: str = "/", method: str = "GET", **kwargs: t.Any) -> TestResponse:
         """Flask's ``client.open(path, method=...)``."""

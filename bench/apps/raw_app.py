@@ -124,7 +124,7 @@ class _FileSink:
     def _on_headers_finished(self) -> None:
         _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
         if b"filename" in params and not self.saved:
-            self.file = open(self.path, "wb")  # noqa: SIM115 (closed in _on_part_end)
+            self.file = open(self.path, "wb")  # closed in _on_part_end
 
     def _on_data(self, data: bytes, start: int, end: int) -> None:
         if self.file is not None:

@@ -1,0 +1,205 @@
+"""The machine description and the Markdown/JSON reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import wrk
+from .scenarios import METRICS, Scenario
+from .server import ROOT
+
+PACKAGES = [
+    "asyncflask",
+    "starlette",
+    "quart",
+    "flask",
+    "werkzeug",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "python-multipart",
+]
+RATIO_TO = ("starlette", "quart", "raw")
+
+Result = dict[str, Any]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git() -> str:
+    def git(*args: str) -> str:
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False
+        )
+        return out.stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (" + uncommitted changes" if git("status", "--porcelain", "asyncflask") else "")
+
+
+def machine() -> dict[str, Any]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "wrk": wrk.version(),
+        "asyncflask_git": _git(),
+        "versions": versions,
+    }
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if unit in ("req/s", "events/s") or value >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def _cell(results: dict[tuple[str, str], Result], sc: str, fw: str, key: str) -> str:
+    r = results.get((sc, fw))
+    if r is None:
+        return "-"
+    if r["status"] != "ok":
+        return "FAIL"
+    return _fmt(r["median"].get(key))
+
+
+def ratio(results: dict[tuple[str, str], Result], sc: Scenario, a: str, b: str) -> float | None:
+    key = METRICS[sc.kind][0]
+    ra, rb = results.get((sc.name, a)), results.get((sc.name, b))
+    if not ra or not rb or ra["status"] != "ok" or rb["status"] != "ok":
+        return None
+    return float(ra["median"][key] / rb["median"][key])
+
+
+def route_ratios(results: dict[tuple[str, str], Result], frameworks: list[str]) -> dict[str, float]:
+    """req/s with 1000 rules divided by req/s with 10, per framework."""
+    out = {}
+    for fw in frameworks:
+        big, small = results.get(("routes-1000", fw)), results.get(("routes-10", fw))
+        if big and small and big["status"] == small["status"] == "ok":
+            out[fw] = big["median"]["rps"] / small["median"]["rps"]
+    return out
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def markdown(report: dict[str, Any], scenarios: list[Scenario], frameworks: list[str]) -> str:
+    m, s = report["machine"], report["settings"]
+    results = {(r["scenario"], r["framework"]): r for r in report["results"]}
+    v = m["versions"]
+    mode = "quick" if s["quick"] else "full"
+    lines = [
+        f"## Results: {m['date']} ({mode} run)",
+        "",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}, {m['python']};"
+        f" load average at start {m['load_average']}. A shared, noisy machine: treat"
+        " differences under ~10% as noise.",
+        f"- Server: uvicorn {v['uvicorn']} (uvloop {v['uvloop']}, httptools {v['httptools']}),"
+        " one process pinned to CPU 0; load generator pinned to CPU 1.",
+        f"- Frameworks: asyncflask {v['asyncflask']} (git {m['asyncflask_git']}),"
+        f" starlette {v['starlette']}, quart {v['quart']}; flask {v['flask']},"
+        f" werkzeug {v['werkzeug']}, python-multipart {v['python-multipart']}.",
+        f"- Method: {s['rounds']} interleaved rounds, medians; wrk ({m['wrk']}) 1 thread,"
+        f" {s['connections']} connections, {s['duration']} s per run; upload"
+        f" {s['upload_mib']} MiB, download {s['download_mib']} MiB, {s['sse_events']:,} SSE"
+        " events per run.",
+        "",
+        "### Throughput (median; higher is better)",
+        "",
+    ]
+    ratio_fws = [fw for fw in RATIO_TO if fw in frameworks and "asyncflask" in frameworks]
+    head = ["scenario", "unit", *frameworks, *(f"asyncflask/{fw}" for fw in ratio_fws)]
+    rows = []
+    for sc in scenarios:
+        key, unit = METRICS[sc.kind][:2]
+        row = [sc.name, unit, *(_cell(results, sc.name, fw, key) for fw in frameworks)]
+        for fw in ratio_fws:
+            r = ratio(results, sc, "asyncflask", fw)
+            row.append("-" if r is None else f"{r:.2f}")
+        rows.append(row)
+    lines += _table(head, rows)
+
+    wrk_scenarios = [sc for sc in scenarios if sc.kind == "wrk"]
+    if wrk_scenarios:
+        lines += ["", "### Latency p50 / p99 (ms, median of rounds)", ""]
+        rows = []
+        for sc in wrk_scenarios:
+            row = [sc.name]
+            for fw in frameworks:
+                p50, p99 = (_cell(results, sc.name, fw, k) for k in ("p50_ms", "p99_ms"))
+                row.append(p50 if p50 in ("FAIL", "-") else f"{p50} / {p99}")
+            rows.append(row)
+        lines += _table(["scenario", *frameworks], rows)
+
+    lines += ["", "### Server CPU time per unit of work (median; lower is better)", ""]
+    rows = []
+    for sc in scenarios:
+        key, unit = METRICS[sc.kind][2:]
+        rows.append([sc.name, unit, *(_cell(results, sc.name, fw, key) for fw in frameworks)])
+    lines += _table(["scenario", "unit", *frameworks], rows)
+
+    transfers = [sc for sc in scenarios if sc.kind in ("upload", "download")]
+    if transfers:
+        lines += ["", "### Server peak RSS during the transfer (MiB, VmHWM)", ""]
+        rows = [
+            [sc.name, *(_cell(results, sc.name, fw, "peak_rss_mib") for fw in frameworks)]
+            for sc in transfers
+        ]
+        lines += _table(["scenario", *frameworks], rows)
+
+    if report["route_ratios"]:
+        pairs = ", ".join(f"{fw} {r:.2f}" for fw, r in report["route_ratios"].items())
+        lines += ["", f"Route table, req/s at 1000 rules / req/s at 10 rules: {pairs}."]
+
+    failures = [r for r in report["results"] if r["status"] != "ok"]
+    if failures:
+        lines += ["", "### Failures", ""]
+        lines += [f"- {r['scenario']} / {r['framework']}: {r['error']}" for r in failures]
+    return "\n".join(lines) + "\n"
+
+
+def save(report: dict[str, Any], text: str, directory: Path) -> list[Path]:
+    """Write ``<stamp>.md/.json`` and ``latest.md/.json`` (atomically)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = report["machine"]["date"].replace(":", "").replace("+0000", "Z")
+    if report["settings"]["quick"]:
+        stamp += "-quick"
+    data = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    written = []
+    for name in (stamp, "latest"):
+        for suffix, content in ((".md", text), (".json", data)):
+            path = directory / f"{name}{suffix}"
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(content)
+            tmp.replace(path)
+            written.append(path)
+    return written

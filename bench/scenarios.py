@@ -1,0 +1,356 @@
+"""The scenarios: what is requested, how the answer is checked, and how a
+timed run is measured."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from . import client, wrk
+from .apps import CHUNK, CHUNK_SIZE, PLAINTEXT, route_body, sse_event
+from .server import Server
+
+MIB = 1024 * 1024
+
+FORM = {f"field{i}": f"value {i}: café & co/?=" for i in range(10)}
+JSON_DOC = {
+    "id": 12345,
+    "customer": {"id": 987, "email": "someone@example.com", "tags": ["vip", "beta"]},
+    "items": [
+        {
+            "sku": f"SKU-{i:05d}",
+            "title": f"Item number {i}",
+            "qty": i + 1,
+            "price": round(4.99 + i * 1.5, 2),
+            "gift": i % 3 == 0,
+        }
+        for i in range(11)
+    ],
+    "note": "Leave at the door, please.",
+}
+BOUNDARY = "----asyncflaskbench7MA4YWxkTrZu0gW"
+UPLOAD_BLOCK = random.Random(0).randbytes(MIB)
+
+
+class CheckFailed(Exception):
+    """The framework answered wrongly: the scenario is reported as FAIL."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    quick: bool
+    rounds: int
+    duration: int
+    connections: int
+    upload_bytes: int
+    download_bytes: int
+    sse_events: int
+    workdir: Path
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    kind: str  # "wrk", "upload", "download" or "sse"
+    summary: str
+    check: Callable[[Scenario, Server], None]
+    method: str = "GET"
+    path: str = ""
+    body: bytes = b""
+    content_type: str = ""
+    routes: int | None = None  # served by the route-table app of this size
+
+
+#: Per kind: the headline metric, its unit, and the CPU-cost metric and unit.
+METRICS = {
+    "wrk": ("rps", "req/s", "cpu_us", "µs/req"),
+    "upload": ("mib_s", "MiB/s", "cpu_ms_per_mib", "ms/MiB"),
+    "download": ("mib_s", "MiB/s", "cpu_ms_per_mib", "ms/MiB"),
+    "sse": ("events_s", "events/s", "cpu_us", "µs/event"),
+}
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+
+
+def fetch(server: Server, sc: Scenario, path: str | None = None) -> client.Reply:
+    headers = {"Content-Type": sc.content_type} if sc.content_type else None
+    return client.request(server.port, sc.method, path or sc.path, body=sc.body, headers=headers)
+
+
+def expect_status(reply: client.Reply, status: int = 200) -> None:
+    expect(reply.status == status, f"status {reply.status}, want {status}: {reply.body[:120]!r}")
+
+
+def expect_json(reply: client.Reply, want: object) -> None:
+    expect_status(reply)
+    expect(reply.content_type.startswith("application/json"), f"type {reply.content_type!r}")
+    try:
+        got = reply.json()
+    except ValueError:
+        raise CheckFailed(f"not JSON: {reply.body[:120]!r}") from None
+    expect(got == want, f"wrong JSON: {str(got)[:120]}")
+
+
+# -- checks --------------------------------------------------------------------
+
+
+def check_plaintext(sc: Scenario, server: Server) -> None:
+    reply = fetch(server, sc)
+    expect_status(reply)
+    expect(reply.body == PLAINTEXT, f"body {reply.body[:60]!r}")
+    expect(reply.content_type.startswith("text/plain"), f"type {reply.content_type!r}")
+
+
+def check_json(sc: Scenario, server: Server) -> None:
+    expect_json(fetch(server, sc), {"message": "Hello, World!"})
+
+
+def check_path_query(sc: Scenario, server: Server) -> None:
+    expect_json(fetch(server, sc), {"id": 42, "fields": ["name"]})
+    expect_status(fetch(server, sc, "/users/abc?fields=name"), 404)
+
+
+def check_form(sc: Scenario, server: Server) -> None:
+    expect_json(fetch(server, sc), FORM)
+
+
+def check_json_post(sc: Scenario, server: Server) -> None:
+    expect_json(fetch(server, sc), JSON_DOC)
+
+
+def check_routes(sc: Scenario, server: Server) -> None:
+    assert sc.routes
+    for i, item in ((sc.routes - 1, 42), (0, 7)):
+        reply = fetch(server, sc, f"/route{i}/{item}")
+        expect_status(reply)
+        expect(reply.body == route_body(i, item), f"body {reply.body[:60]!r}")
+    expect_status(fetch(server, sc, f"/route{sc.routes}/1"), 404)
+
+
+def _upload_parts(size: int) -> tuple[Iterator[bytes], int]:
+    pre = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="note"\r\n\r\nbenchmark\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="blob.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    post = f"\r\n--{BOUNDARY}--\r\n".encode()
+
+    def parts() -> Iterator[bytes]:
+        yield pre
+        yield from _upload_content(size)
+        yield post
+
+    return parts(), len(pre) + size + len(post)
+
+
+def _upload_content(size: int) -> Iterator[bytes]:
+    full, rest = divmod(size, MIB)
+    for _ in range(full):
+        yield UPLOAD_BLOCK
+    if rest:
+        yield UPLOAD_BLOCK[:rest]
+
+
+def upload(server: Server, size: int, digest: bool, timeout: float = 60) -> client.Reply:
+    parts, length = _upload_parts(size)
+    ctype = f"multipart/form-data; boundary={BOUNDARY}"
+    target = "/upload?digest=1" if digest else "/upload"
+    return client.request(
+        server.port,
+        "POST",
+        target,
+        body=parts,
+        length=length,
+        headers={"Content-Type": ctype},
+        timeout=timeout,
+    )
+
+
+def check_upload(sc: Scenario, server: Server) -> None:
+    size = MIB + 12345
+    md5 = hashlib.md5()
+    for block in _upload_content(size):
+        md5.update(block)
+    expect_json(upload(server, size, digest=True), {"size": size, "md5": md5.hexdigest()})
+
+
+def check_download(sc: Scenario, server: Server) -> None:
+    size = 3 * CHUNK_SIZE + 123
+    reply = client.request(server.port, "GET", f"/download?size={size}")
+    expect_status(reply)
+    expect(reply.body == CHUNK * 3 + CHUNK[:123], f"wrong body ({reply.size} bytes)")
+
+
+def check_sse(sc: Scenario, server: Server) -> None:
+    count = 500
+    reply = client.request(server.port, "GET", f"/sse?count={count}")
+    expect_status(reply)
+    expect(reply.content_type.startswith("text/event-stream"), f"type {reply.content_type!r}")
+    want = b"".join(sse_event(i) for i in range(count))
+    expect(reply.body == want, f"wrong events ({reply.size} bytes, want {len(want)})")
+
+
+def _route_scenario(n: int) -> Scenario:
+    return Scenario(
+        f"routes-{n}",
+        "wrk",
+        f"GET /route{n - 1}/42 on an app of {n} rules `/route<i>/<int:item_id>`: the last rule",
+        check_routes,
+        path=f"/route{n - 1}/42",
+        routes=n,
+    )
+
+
+SCENARIOS = [
+    Scenario(
+        "plaintext",
+        "wrk",
+        "GET /plaintext: a 13-byte text/plain body",
+        check_plaintext,
+        path="/plaintext",
+    ),
+    Scenario("json", "wrk", "GET /json: a small dict serialized to JSON", check_json, path="/json"),
+    Scenario(
+        "path-query",
+        "wrk",
+        "GET /users/42?fields=name: an int path converter and a query argument, JSON out",
+        check_path_query,
+        path="/users/42?fields=name",
+    ),
+    Scenario(
+        "form",
+        "wrk",
+        f"POST /form: a {len(urlencode(FORM))}-byte urlencoded body of 10 fields, echoed as JSON",
+        check_form,
+        method="POST",
+        path="/form",
+        body=urlencode(FORM).encode(),
+        content_type="application/x-www-form-urlencoded",
+    ),
+    Scenario(
+        "json-post",
+        "wrk",
+        f"POST /echo: a {len(json.dumps(JSON_DOC))}-byte JSON body parsed and echoed",
+        check_json_post,
+        method="POST",
+        path="/echo",
+        body=json.dumps(JSON_DOC).encode(),
+        content_type="application/json",
+    ),
+    Scenario(
+        "upload",
+        "upload",
+        "POST /upload: one multipart file saved to disk; MiB/s and the server's peak RSS",
+        check_upload,
+    ),
+    Scenario(
+        "download",
+        "download",
+        "GET /download?size=N: a body streamed as 64 KiB chunks from an async generator",
+        check_download,
+    ),
+    Scenario(
+        "sse",
+        "sse",
+        "GET /sse?count=N: `data: event <i>` events from an async generator, as fast as sent",
+        check_sse,
+    ),
+    _route_scenario(10),
+    _route_scenario(1000),
+]
+
+
+# -- timed runs ------------------------------------------------------------------
+
+
+def lua_script(sc: Scenario, settings: Settings) -> Path:
+    path = settings.workdir / f"{sc.name}.lua"
+    if not path.exists():
+        wrk.write_script(settings.workdir, sc.name, sc.method, sc.body, sc.content_type)
+    return path
+
+
+def run_wrk(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
+    script = lua_script(sc, settings)
+    url = f"http://127.0.0.1:{server.port}{sc.path}"
+    cpu = server.cpu_seconds()
+    out = wrk.run(url, script, settings.duration, settings.connections)
+    cpu = server.cpu_seconds() - cpu
+    expect(server.alive(), f"server died: {server.log_tail()}")
+    requests = out["requests"]
+    expect(requests > 0, "no request completed")
+    expect(out["status_errors"] == 0, f"{out['status_errors']:.0f} non-2xx/3xx responses")
+    expect(out["socket_errors"] < 0.01 * requests, f"{out['socket_errors']:.0f} socket errors")
+    return {
+        "rps": requests / (out["duration_us"] / 1e6),
+        "p50_ms": out["p50_us"] / 1000,
+        "p99_ms": out["p99_us"] / 1000,
+        "cpu_us": cpu / requests * 1e6,
+        "requests": requests,
+        "socket_errors": out["socket_errors"],
+    }
+
+
+def _timed(server: Server, call: Callable[[], client.Reply]) -> tuple[client.Reply, float, float]:
+    """Run ``call``, returning its reply, wall seconds and server CPU seconds."""
+    cpu = server.cpu_seconds()
+    start = time.perf_counter()
+    reply = call()
+    wall = time.perf_counter() - start
+    return reply, wall, server.cpu_seconds() - cpu
+
+
+def run_transfer(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
+    """An upload or a download: MiB/s, server CPU per MiB and peak RSS."""
+    server.reset_peak_rss()
+    if sc.kind == "upload":
+        size = settings.upload_bytes
+        reply, wall, cpu = _timed(server, lambda: upload(server, size, digest=False))
+        expect_json(reply, {"size": size})
+    else:
+        size = settings.download_bytes
+        counter = client.Counter()
+        path = f"/download?size={size}"
+        reply, wall, cpu = _timed(
+            server, lambda: client.request(server.port, "GET", path, sink=counter, timeout=60)
+        )
+        expect_status(reply)
+        expect(counter.size == size, f"got {counter.size} bytes, want {size}")
+    mib = size / MIB
+    return {
+        "mib_s": mib / wall,
+        "seconds": wall,
+        "cpu_ms_per_mib": cpu / mib * 1000,
+        "peak_rss_mib": server.peak_rss_mib(),
+    }
+
+
+def run_sse(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
+    count = settings.sse_events
+    want = sum(len(sse_event(i)) for i in range(count))
+    counter = client.Counter()
+    path = f"/sse?count={count}"
+    reply, wall, cpu = _timed(
+        server, lambda: client.request(server.port, "GET", path, sink=counter, timeout=60)
+    )
+    expect_status(reply)
+    expect(counter.size == want, f"got {counter.size} bytes of events, want {want}")
+    return {"events_s": count / wall, "seconds": wall, "cpu_us": cpu / count * 1e6}
+
+
+def measure(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
+    """One timed run of ``sc`` against ``server``; raises CheckFailed."""
+    if sc.kind == "wrk":
+        return run_wrk(sc, server, settings)
+    if sc.kind == "sse":
+        return run_sse(sc, server, settings)
+    return run_transfer(sc, server, settings)

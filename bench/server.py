@@ -1,0 +1,134 @@
+"""Start a framework's app under uvicorn, pinned to one CPU, and read its CPU
+time and peak memory from /proc."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import client
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKS = os.sysconf("SC_CLK_TCK")
+UVICORN_FLAGS = [
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """One uvicorn process serving ``bench.apps.<framework>_app``; with
+    ``routes`` set, the route-table app of that many rules."""
+
+    framework: str
+    routes: int | None
+    cpu: int | None
+    workdir: Path
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(default_factory=Path)
+
+    @property
+    def label(self) -> str:
+        return self.framework + (f"[{self.routes} routes]" if self.routes else "")
+
+    @property
+    def probe_path(self) -> str:
+        return "/route0/1" if self.routes else "/plaintext"
+
+    def start(self) -> None:
+        module = f"bench.apps.{self.framework}_app"
+        target = [f"{module}:routes_app", "--factory"] if self.routes else [f"{module}:app"]
+        self.port = free_port()
+        env = dict(os.environ, BENCH_UPLOAD_DIR=str(self.workdir), PYTHONUNBUFFERED="1")
+        if self.routes:
+            env["BENCH_ROUTES"] = str(self.routes)
+        self.log_path = self.workdir / f"server-{self.framework}-{self.routes or 0}.log"
+        cpu = self.cpu
+        argv = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1"]
+        argv += ["--port", str(self.port), *UVICORN_FLAGS]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=None if cpu is None else lambda: os.sched_setaffinity(0, {cpu}),
+            )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until the app answers its probe path with 200."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.label} exited at startup: {self.log_tail()}")
+            try:
+                if client.request(self.port, "GET", self.probe_path, timeout=2).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.label} not ready after {timeout:.0f}s: {self.log_tail()}")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(text[-lines:]) or "(empty log)"
+
+    def _pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server so far (all its threads)."""
+        stat = Path(f"/proc/{self._pid()}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def reset_peak_rss(self) -> bool:
+        """Reset VmHWM (Linux >= 4.0) so the next reading is this run's peak."""
+        try:
+            Path(f"/proc/{self._pid()}/clear_refs").write_text("5")
+            return True
+        except OSError:
+            return False
+
+    def peak_rss_mib(self) -> float:
+        for line in Path(f"/proc/{self._pid()}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")

@@ -1,0 +1,91 @@
+"""Drive wrk: make sure it is installed, write the Lua script, parse its
+summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+INSTALL_HINT = "wrk is not installed: run `sudo apt-get install -y wrk` (Debian/Ubuntu)"
+
+# The request (method, body from a file, content type) and a done() hook that
+# prints the figures as one JSON line; latency percentiles are in microseconds.
+LUA = """\
+wrk.method = "@METHOD@"
+@BODY@
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {"requests":%d,"duration_us":%d,"p50_us":%.1f,"p99_us":%.1f,'
+      .. '"socket_errors":%d,"status_errors":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+BODY = """\
+local f = assert(io.open("@PATH@", "rb"))
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "@CTYPE@"
+"""
+
+
+def ensure_wrk() -> str | None:
+    """Path to wrk; installs it with apt-get when missing and running as root.
+    Returns None (after printing how to install it) when that is impossible."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is missing; installing it with apt-get ...", flush=True)
+        install = ["apt-get", "install", "-y", "-q", "wrk"]
+        if subprocess.run(install, check=False).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], check=False)
+            subprocess.run(install, check=False)
+        found = shutil.which("wrk")
+        if found:
+            return found
+    print(INSTALL_HINT)
+    return None
+
+
+def version() -> str:
+    try:
+        out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    except OSError:
+        return "not installed"
+    first = (out.stdout or out.stderr).splitlines()
+    return first[0].split(" Copyright")[0] if first else "unknown"
+
+
+def write_script(
+    workdir: Path, name: str, method: str, body: bytes = b"", content_type: str = ""
+) -> Path:
+    script = LUA.replace("@METHOD@", method)
+    if body:
+        body_path = workdir / f"{name}.body"
+        body_path.write_bytes(body)
+        body_lua = BODY.replace("@PATH@", str(body_path)).replace("@CTYPE@", content_type)
+        script = script.replace("@BODY@", body_lua)
+    else:
+        script = script.replace("@BODY@", "")
+    path = workdir / f"{name}.lua"
+    path.write_text(script)
+    return path
+
+
+def run(url: str, script: Path, duration: int, connections: int) -> dict[str, float]:
+    """Run wrk (one thread) and return requests, duration_us, p50_us, p99_us,
+    socket_errors and status_errors."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script)]
+    out = subprocess.run(
+        [*cmd, url], capture_output=True, text=True, check=False, timeout=duration + 30
+    )
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCHJSON "):
+            return {k: float(v) for k, v in json.loads(line[10:]).items()}
+    raise RuntimeError(f"wrk failed (exit {out.returncode}): {out.stderr.strip()[-300:]}")

@@ -1,0 +1,385 @@
+"""An example asyncflask app: the request/response idioms of Flask's
+documentation, written as ``async def`` views.
+
+Run it with ``make run`` (that is ``cd examples && asyncflask --app app:app
+run``) and open http://127.0.0.1:8000/. The code is Flask code; the only
+differences are ``async def`` and ``await`` where the request body is read
+(``await request.get_json()``, ``await request.form``).
+
+Sections: pages, query arguments, response shapes, cookies, redirects, the
+JSON API, the login form, the admin blueprint, hooks and error handlers. To add
+a feature, add a section and list its pages in ``LINKS``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+from markupsafe import Markup, escape
+
+from asyncflask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    after_this_request,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+
+app = Flask(__name__)
+app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY", "dev-only-change-me")
+app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+
+#: The index page's links, by section: (URL, what it shows). Add yours here.
+LINKS: dict[str, list[tuple[str, str]]] = {
+    "Pages": [
+        ("/hello/World", "a path argument, escaped into HTML"),
+        ("/login", "a login form (POST, await request.form)"),
+    ],
+    "Query arguments": [
+        ("/search?q=flask&page=2&tag=web&tag=async", "request.args, with type=int and getlist"),
+    ],
+    "Response shapes": [
+        ("/json", "a dict becomes JSON"),
+        ("/api/users", "jsonify() of a list"),
+        ("/created", "(body, status): 201"),
+        ("/with-headers", "(body, status, headers)"),
+        ("/json-created", "(body, headers): a Location header"),
+        ("/custom", "make_response() and a header"),
+        ("/text", "a Response with mimetype text/plain"),
+        ("/special", "after_this_request adds a header"),
+    ],
+    "Cookies": [
+        ("/cookies", "read the cookies"),
+        ("/cookies/set?flavour=chocolate", "set a cookie, then redirect"),
+        ("/cookies/delete", "delete it"),
+    ],
+    "Redirects and errors": [
+        ("/old-page", "a permanent redirect to this page"),
+        ("/go/Ada", "a redirect built with url_for"),
+        ("/no-such-page", "the HTML 404 page"),
+        ("/api/no-such-thing", "the JSON 404 for /api"),
+    ],
+    "JSON API": [
+        ("/api/users", "GET the users; POST JSON {name, email} to create one"),
+        ("/api/users/1", "one user"),
+    ],
+    "Admin blueprint (/admin)": [
+        ("/admin/", "the blueprint's index"),
+        ("/admin/users", "request.blueprint and request.endpoint"),
+    ],
+}
+
+
+def page(title: str, body: str | Markup) -> str:
+    """A minimal HTML page around ``body`` (which must already be safe)."""
+    user = session.get("user")
+    status = f"Logged in as {escape(user)}." if user else "Not logged in."
+    return (
+        f"<!doctype html>\n<html><head><meta charset=utf-8><title>{escape(title)}</title>"
+        f"</head>\n<body><h1>{escape(title)}</h1>\n{body}\n"
+        f"<p><small>{status} <a href='/'>Index</a></small></p></body></html>\n"
+    )
+
+
+# -- pages ---------------------------------------------------------------------
+
+
+@app.route("/")
+async def index():
+    """The list of everything this example shows."""
+    sections = []
+    for section, links in LINKS.items():
+        items = "".join(
+            f"<li><a href='{escape(url)}'>{escape(url)}</a>: {escape(text)}</li>"
+            for url, text in links
+        )
+        sections.append(f"<h2>{escape(section)}</h2><ul>{items}</ul>")
+    return page("asyncflask example", "\n".join(sections))
+
+
+@app.route("/hello/<name>")
+async def hello(name):
+    """A path argument; ``escape`` keeps HTML out."""
+    return page("Hello", f"<p>Hello, {escape(name)}!</p>")
+
+
+# -- query arguments -----------------------------------------------------------
+
+
+@app.route("/search")
+async def search():
+    """``/search?q=...&page=...&tag=...``: ``page`` is converted with
+    ``type=int`` (falling back to 1), ``tag`` may repeat."""
+    query = request.args.get("q", "")
+    page_number = request.args.get("page", 1, type=int)
+    tags = request.args.getlist("tag")
+    return {"query": query, "page": page_number, "tags": tags}
+
+
+# -- response shapes -----------------------------------------------------------
+
+
+@app.route("/json")
+async def json_dict():
+    """A dict is sent as JSON."""
+    return {"message": "Hello", "status": "success"}
+
+
+@app.route("/created")
+async def created():
+    """``(body, status)``."""
+    return "Resource created", 201
+
+
+@app.route("/with-headers")
+async def with_headers():
+    """``(body, status, headers)``."""
+    return "OK", 200, {"X-Custom": "value"}
+
+
+@app.route("/json-created")
+async def json_created():
+    """``(body, headers)``: the status stays 200."""
+    return {"id": 123}, {"Location": "/api/resource/123"}
+
+
+@app.route("/custom")
+async def custom():
+    """``make_response`` gives a response to change before returning it."""
+    response = make_response("Hello from make_response")
+    response.headers["X-Custom"] = "value"
+    return response
+
+
+@app.route("/text")
+async def text():
+    """An explicit ``Response`` object."""
+    return Response("Plain text, not HTML.", mimetype="text/plain")
+
+
+@app.route("/special")
+async def special():
+    """``after_this_request`` changes this response only."""
+
+    @after_this_request
+    def add_special_header(response):
+        response.headers["X-Special"] = "true"
+        return response
+
+    return "Special page"
+
+
+# -- cookies -------------------------------------------------------------------
+
+
+@app.route("/cookies")
+async def cookies():
+    """The cookies the browser sent."""
+    return {"cookies": request.cookies.to_dict()}
+
+
+@app.route("/cookies/set")
+async def cookies_set():
+    """Set the ``flavour`` cookie (``?flavour=...``) and go back to
+    ``/cookies``."""
+    response = make_response(redirect(url_for("cookies")))
+    response.set_cookie(
+        "flavour",
+        request.args.get("flavour", "chocolate"),
+        max_age=3600,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+@app.route("/cookies/delete")
+async def cookies_delete():
+    """Delete the ``flavour`` cookie."""
+    response = make_response(redirect(url_for("cookies")))
+    response.delete_cookie("flavour")
+    return response
+
+
+# -- redirects -----------------------------------------------------------------
+
+
+@app.route("/old-page")
+async def old_page():
+    """A moved page: a permanent redirect."""
+    return redirect(url_for("index"), code=301)
+
+
+@app.route("/go/<name>")
+async def go(name):
+    """A redirect to a URL built from an endpoint and its arguments."""
+    return redirect(url_for("hello", name=name))
+
+
+# -- the JSON API --------------------------------------------------------------
+
+#: The users, in memory (a database in a real app).
+USERS: dict[int, dict[str, object]] = {
+    1: {"id": 1, "name": "Alice", "email": "alice@example.com"},
+    2: {"id": 2, "name": "Bob", "email": "bob@example.com"},
+}
+_user_ids = itertools.count(3)
+
+
+class InvalidAPIUsage(Exception):
+    """A client error in an API call, sent as JSON (see the handler below)."""
+
+    status_code = 400
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+@app.errorhandler(InvalidAPIUsage)
+async def invalid_api_usage(e):
+    """``{"error": message}`` with the error's status."""
+    return jsonify(error=e.message), e.status_code
+
+
+@app.get("/api/users")
+async def list_users():
+    """All users: ``jsonify`` of a list."""
+    return jsonify(list(USERS.values()))
+
+
+@app.post("/api/users")
+async def create_user():
+    """Create a user from a JSON body ``{"name": ..., "email": ...}``.
+
+    Invalid JSON is a 400 and a non-JSON body a 415 before this code runs on;
+    a missing name is our own 400. The answer is 201 with a Location."""
+    data = await request.get_json()
+    if not isinstance(data, dict):
+        raise InvalidAPIUsage("expected a JSON object")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidAPIUsage("name is required")
+    email = data.get("email")
+    if email is not None and not isinstance(email, str):
+        raise InvalidAPIUsage("email must be a string")
+    user_id = next(_user_ids)
+    user = {"id": user_id, "name": name.strip(), "email": email}
+    USERS[user_id] = user
+    return jsonify(user), 201, {"Location": url_for("get_user", user_id=user_id)}
+
+
+@app.get("/api/users/<int:user_id>")
+async def get_user(user_id):
+    """One user, or a JSON 404 (see the 404 handler)."""
+    if user_id not in USERS:
+        abort(404)
+    return jsonify(USERS[user_id])
+
+
+# -- the login form ------------------------------------------------------------
+
+#: The demo password (a real app checks a password hash from its database).
+DEMO_PASSWORD = "asyncflask"
+
+LOGIN_FORM = """
+<form method=post>
+  <p><label>User name <input name=username></label></p>
+  <p><label>Password <input name=password type=password></label>
+     <small>(the demo password is <code>{password}</code>)</small></p>
+  <p><label><input name=remember_me type=checkbox> Remember me</label></p>
+  <p><button type=submit>Log in</button></p>
+</form>
+"""
+
+
+@app.get("/login")
+async def login_form():
+    """The login form."""
+    return page("Log in", LOGIN_FORM.format(password=DEMO_PASSWORD))
+
+
+@app.post("/login")
+async def login():
+    """Check the form (``await request.form``): a missing ``username`` field
+    is a 400, as in Flask; a wrong password shows the form again with 401."""
+    form = await request.form
+    username = form["username"].strip()
+    password = form.get("password", "")
+    if not username or password != DEMO_PASSWORD:
+        error = "<p style='color: red'>Wrong user name or password.</p>"
+        return page("Log in", error + LOGIN_FORM.format(password=DEMO_PASSWORD)), 401
+    session["user"] = username
+    response = make_response(redirect(url_for("index")))
+    if "remember_me" in form:
+        response.set_cookie("remember_me", username, max_age=30 * 24 * 3600, httponly=True)
+    return response
+
+
+@app.route("/logout")
+async def logout():
+    """Forget the user and go back to the index."""
+    session.pop("user", None)
+    response = make_response(redirect(url_for("index")))
+    response.delete_cookie("remember_me")
+    return response
+
+
+# -- the admin blueprint -------------------------------------------------------
+
+admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@admin.route("/")
+async def admin_index():
+    """The blueprint's own index (``/admin/``)."""
+    return page("Admin", f"<p><a href='{url_for('.users')}'>Users</a></p>")
+
+
+@admin.route("/users")
+async def users():
+    """What the request knows about the blueprint."""
+    return {
+        "blueprint": request.blueprint,
+        "blueprints": request.blueprints,
+        "endpoint": request.endpoint,
+        "users": [user["name"] for user in USERS.values()],
+    }
+
+
+@admin.after_request
+async def mark_admin(response):
+    """Only the blueprint's responses get this header."""
+    response.headers["X-Admin"] = "true"
+    return response
+
+
+app.register_blueprint(admin)
+
+
+# -- hooks and error handlers --------------------------------------------------
+
+
+@app.after_request
+async def add_header(response):
+    """Every response says who served it."""
+    response.headers["X-Served-By"] = "asyncflask-example"
+    return response
+
+
+@app.errorhandler(404)
+async def not_found(e):
+    """JSON for the API, an HTML page for everything else."""
+    if request.path.startswith("/api/"):
+        return {"error": "not found", "path": request.path}, 404
+    body = f"<p>There is no page at <code>{escape(request.path)}</code>.</p>"
+    return page("Not found", body), 404

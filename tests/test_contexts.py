@@ -1,0 +1,406 @@
+"""Application and request contexts: proxies, isolation between concurrent
+requests, copied contexts, sync views and teardown timing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from asyncflask import (
+    Flask,
+    copy_current_request_context,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+    session,
+)
+from asyncflask.testing import ASGITransport, TestClient
+from asyncflask.typing import ASGIReceive, ASGISend, Message, Scope
+
+# -- outside any context ------------------------------------------------------------
+
+
+async def test_request_outside_context() -> None:
+    with pytest.raises(RuntimeError, match="Working outside of request context"):
+        _ = request.path
+
+
+async def test_session_outside_context() -> None:
+    with pytest.raises(RuntimeError, match="Working outside of request context"):
+        _ = session.get("x")
+
+
+async def test_g_outside_context() -> None:
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        g.x = 1
+
+
+async def test_current_app_outside_context() -> None:
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        _ = current_app.name
+
+
+async def test_has_context_functions_outside() -> None:
+    assert has_request_context() is False
+    assert has_app_context() is False
+
+
+async def test_copy_current_request_context_outside() -> None:
+    async def f() -> None:
+        return None
+
+    with pytest.raises(RuntimeError, match="request context"):
+        copy_current_request_context(f)
+
+
+# -- app_context and test_request_context ---------------------------------------------
+
+
+async def test_async_app_context(app: Flask) -> None:
+    torn_down: list[Any] = []
+
+    @app.teardown_appcontext
+    async def td(exc: BaseException | None) -> None:
+        torn_down.append((exc, g.get("x")))
+
+    async with app.app_context():
+        assert has_app_context() is True
+        assert has_request_context() is False
+        assert current_app.name == "testapp"
+        assert current_app._get_current_object() is app  # type: ignore[attr-defined]
+        g.x = 1
+        assert g.x == 1
+        with pytest.raises(RuntimeError, match="Working outside of request context"):
+            _ = request.method
+    assert torn_down == [(None, 1)]
+    assert has_app_context() is False
+
+
+async def test_plain_with_app_context(app: Flask) -> None:
+    torn_down: list[BaseException | None] = []
+    app.teardown_appcontext(torn_down.append)
+
+    with app.app_context():
+        assert has_app_context() is True
+        assert current_app.config["TESTING"] is False
+        g.value = "v"
+        assert g.get("value") == "v"
+        assert "value" in g
+        assert g.pop("value") == "v"
+        assert g.get("value", "default") == "default"
+        assert g.setdefault("other", 5) == 5
+    assert torn_down == [None]
+    assert has_app_context() is False
+
+
+async def test_g_is_fresh_per_app_context(app: Flask) -> None:
+    async with app.app_context():
+        g.only_here = True
+    async with app.app_context():
+        assert "only_here" not in g
+
+
+async def test_async_test_request_context(app: Flask) -> None:
+    torn_down: list[BaseException | None] = []
+
+    @app.teardown_request
+    async def td(exc: BaseException | None) -> None:
+        torn_down.append(exc)
+
+    @app.route("/x")
+    async def x() -> str:
+        return "x"
+
+    async with app.test_request_context("/x?a=1"):
+        assert has_request_context() is True
+        assert has_app_context() is True
+        assert request.path == "/x"
+        assert request.args["a"] == "1"
+        assert request.url == "http://localhost/x?a=1"
+        assert request.method == "GET"
+        assert request.endpoint == "x"
+        assert current_app._get_current_object() is app  # type: ignore[attr-defined]
+        g.seen = True
+        assert g.seen is True
+    assert torn_down == [None]
+    assert has_request_context() is False
+    assert has_app_context() is False
+
+
+async def test_plain_with_test_request_context(app: Flask) -> None:
+    torn_down: list[BaseException | None] = []
+    app.teardown_request(torn_down.append)
+
+    with app.test_request_context("/x?a=1", method="POST", headers={"X-Test": "yes"}):
+        assert has_request_context() is True
+        assert request.path == "/x"
+        assert request.method == "POST"
+        assert request.args.get("a", type=int) == 1
+        assert request.headers["X-Test"] == "yes"
+        assert request.url_rule is None  # no rule for /x
+    assert torn_down == [None]
+    assert has_request_context() is False
+
+
+async def test_test_request_context_inside_app_context(app: Flask) -> None:
+    async with app.app_context():
+        g.outer = 1
+        async with app.test_request_context("/"):
+            # the existing app context (and its g) is reused
+            assert g.outer == 1
+        assert has_app_context() is True
+        assert has_request_context() is False
+    assert has_app_context() is False
+
+
+async def test_session_in_test_request_context(app: Flask) -> None:
+    app.secret_key = "secret"
+    async with app.test_request_context("/"):
+        assert session.get("missing") is None
+        session["a"] = 1
+        assert session["a"] == 1
+
+
+# -- during requests -------------------------------------------------------------------
+
+
+async def test_contexts_inside_view(app: Flask, client: TestClient) -> None:
+    @app.route("/")
+    async def index() -> dict[str, Any]:
+        return {
+            "req": has_request_context(),
+            "app": has_app_context(),
+            "name": current_app.name,
+            "same": current_app._get_current_object() is app,  # type: ignore[attr-defined]
+        }
+
+    assert (await client.get("/")).get_json() == {
+        "req": True,
+        "app": True,
+        "name": "testapp",
+        "same": True,
+    }
+
+
+async def test_g_is_not_shared_between_sequential_requests(app: Flask, client: TestClient) -> None:
+    @app.route("/")
+    async def index() -> str:
+        previous = g.get("value", "unset")
+        g.value = request.args["v"]
+        return previous
+
+    assert (await client.get("/?v=1")).text == "unset"
+    assert (await client.get("/?v=2")).text == "unset"
+
+
+async def test_concurrent_requests_are_isolated(app: Flask, client: TestClient) -> None:
+    n = 20
+    barrier = asyncio.Barrier(n)
+
+    @app.before_request
+    async def before() -> None:
+        g.n = request.args["n"]
+
+    @app.route("/")
+    async def index() -> dict[str, Any]:
+        # every request is in flight at the same time before any answers
+        await barrier.wait()
+        await asyncio.sleep(0)
+        return {
+            "g": g.n,
+            "arg": request.args["n"],
+            "header": request.headers["X-N"],
+            "g_keys": sorted(g),
+        }
+
+    async def one(i: int) -> dict[str, Any]:
+        r = await client.get(f"/?n={i}", headers={"X-N": str(i)})
+        assert r.status_code == 200
+        return t_json(r.get_json())
+
+    results = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(n))), 5)
+    for i, result in enumerate(results):
+        assert result == {"g": str(i), "arg": str(i), "header": str(i), "g_keys": ["n"]}
+
+
+def t_json(value: Any) -> dict[str, Any]:
+    assert isinstance(value, dict)
+    return value
+
+
+async def test_copy_current_request_context_in_task(app: Flask, client: TestClient) -> None:
+    results: asyncio.Queue[Any] = asyncio.Queue()
+    release = asyncio.Event()
+    tasks: list[asyncio.Task[Any]] = []
+
+    @app.route("/work")
+    async def work() -> str:
+        @copy_current_request_context
+        async def background() -> None:
+            await release.wait()  # runs after the response was sent
+            await results.put((request.path, request.args["id"], has_request_context()))
+
+        @copy_current_request_context
+        def sync_background() -> str:
+            return f"sync sees {request.args['id']}"
+
+        tasks.append(asyncio.create_task(background()))
+        return await sync_background()
+
+    r = await client.get("/work?id=7")
+    assert r.text == "sync sees 7"
+    release.set()
+    result = await asyncio.wait_for(results.get(), 5)
+    assert result == ("/work", "7", True)
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+
+async def test_sync_view_runs_in_thread_with_context(app: Flask, client: TestClient) -> None:
+    loop_thread = threading.get_ident()
+
+    @app.before_request
+    async def before() -> None:
+        g.from_hook = "hook"
+
+    @app.route("/sync")
+    def sync_view() -> dict[str, Any]:
+        g.from_view = "view"
+        return {
+            "other_thread": threading.get_ident() != loop_thread,
+            "path": request.path,
+            "arg": request.args["q"],
+            "g": g.from_hook,
+            "app": current_app.name,
+        }
+
+    @app.after_request
+    async def after(response: Any) -> Any:
+        response.headers["X-G"] = g.get("from_view", "missing")
+        return response
+
+    r = await client.get("/sync?q=z")
+    assert r.status_code == 200
+    assert r.get_json() == {
+        "other_thread": True,
+        "path": "/sync",
+        "arg": "z",
+        "g": "hook",
+        "app": "testapp",
+    }
+    assert r.headers["X-G"] == "view"
+
+
+async def test_sync_views_concurrently_isolated(app: Flask, client: TestClient) -> None:
+    @app.route("/s")
+    def s() -> str:
+        g.v = request.args["v"]
+        return f"{g.v}:{request.args['v']}"
+
+    results = await asyncio.wait_for(
+        asyncio.gather(*(client.get(f"/s?v={i}") for i in range(10))), 5
+    )
+    assert [r.text for r in results] == [f"{i}:{i}" for i in range(10)]
+
+
+# -- teardown timing ---------------------------------------------------------------------
+
+
+def _recording(app: Flask, events: list[str]) -> Any:
+    """Wrap the ASGI app to record when the response body finished."""
+
+    async def wrapper(scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("body"):
+                    events.append(f"sent {message['body'].decode()}")
+                if not message.get("more_body", False):
+                    events.append("body complete")
+            await send(message)
+
+        await app(scope, receive, recording_send)
+
+    return wrapper
+
+
+async def test_teardown_after_body_sent(app: Flask) -> None:
+    events: list[str] = []
+
+    @app.teardown_request
+    async def td(exc: BaseException | None) -> None:
+        events.append("teardown request")
+
+    @app.teardown_appcontext
+    def td_app(exc: BaseException | None) -> None:
+        events.append("teardown app")
+
+    @app.route("/")
+    async def index() -> str:
+        events.append("view")
+        return "body"
+
+    async with TestClient(app, transport=ASGITransport(_recording(app, events))) as client:
+        events.clear()  # the lifespan startup had an app context of its own
+        r = await client.get("/")
+        assert r.text == "body"
+        assert events == ["view", "sent body", "body complete", "teardown request", "teardown app"]
+
+
+async def test_teardown_after_last_chunk_of_stream(app: Flask) -> None:
+    events: list[str] = []
+
+    @app.teardown_request
+    async def td(exc: BaseException | None) -> None:
+        events.append("teardown")
+
+    @app.route("/stream")
+    async def stream() -> Any:
+        async def gen() -> AsyncIterator[str]:
+            for i in range(3):
+                # the request context is still there while streaming
+                events.append(f"gen {i} {request.args['x']}")
+                yield str(i)
+            events.append("gen done")
+
+        return gen()
+
+    async with TestClient(app, transport=ASGITransport(_recording(app, events))) as client:
+        r = await asyncio.wait_for(client.get("/stream?x=q"), 5)
+    assert r.text == "012"
+    assert events == [
+        "gen 0 q",
+        "sent 0",
+        "gen 1 q",
+        "sent 1",
+        "gen 2 q",
+        "sent 2",
+        "gen done",
+        "body complete",
+        "teardown",
+    ]
+
+
+async def test_sync_generator_sees_request(app: Flask, client: TestClient) -> None:
+    order: list[str] = []
+
+    @app.teardown_request
+    def td(exc: BaseException | None) -> None:
+        order.append("teardown")
+
+    @app.route("/stream")
+    async def stream() -> Any:
+        def gen() -> Iterator[str]:
+            for part in request.args.getlist("p"):
+                order.append(part)
+                yield part + ";"
+
+        return gen()
+
+    r = await asyncio.wait_for(client.get("/stream?p=a&p=b"), 5)
+    assert r.text == "a;b;"
+    assert order == ["a", "b", "teardown"]
