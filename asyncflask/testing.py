@@ -138,6 +138,7 @@ class _Exchange:
         return self.start_message
 
     async def finish(self) -> None:
+        self.body.close()
         if self.task is not None:
             task, self.task = self.task, None
             try:
@@ -283,6 +284,48 @@ class TestClient(httpx.AsyncClient):
         """Flask's ``client.open(path, method=...)``."""
         return await self.request(method, path, **kwargs)
 
+    async def get(self, url: t.Any, **kwargs: t.Any) -> TestResponse:
+        """A GET request (Flask's keywords accepted)."""
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: t.Any, **kwargs: t.Any) -> TestResponse:
+        """A POST request (Flask's keywords accepted)."""
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: t.Any, **kwargs: t.Any) -> TestResponse:
+        """A PUT request (Flask's keywords accepted)."""
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: t.Any, **kwargs: t.Any) -> TestResponse:
+        """A PATCH request (Flask's keywords accepted)."""
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: t.Any, **kwargs: t.Any) -> TestResponse:
+        """A DELETE request (Flask's keywords accepted)."""
+        return await self.request("DELETE", url, **kwargs)
+
+    async def head(self, url: t.Any, **kwargs: t.Any) -> TestResponse:
+        """A HEAD request (Flask's keywords accepted)."""
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: t.Any, **kwargs: t.Any) -> TestResponse:
+        """An OPTIONS request (Flask's keywords accepted)."""
+        return await self.request("OPTIONS", url, **kwargs)
+
+    @asynccontextmanager
+    async def stream(self, method: str, url: t.Any, **kwargs: t.Any) -> AsyncIterator[TestResponse]:
+        """Send a request and read its response as it streams; leaving the
+        block early disconnects (the app sees ``http.disconnect``)."""
+        request = self.build_request(
+            method, url, **{k: v for k, v in kwargs.items() if k not in _SEND_KEYS}
+        )
+        send_kwargs = {k: v for k, v in kwargs.items() if k in _SEND_KEYS}
+        response = await self.send(request, stream=True, **send_kwargs)
+        try:
+            yield t.cast(TestResponse, response)
+        finally:
+            await response.aclose()
+
     async def __aenter__(self) -> TestClient:
         await super().__aenter__()
         self._lifespan = _Lifespan(self.application)
@@ -349,12 +392,22 @@ class _Lifespan:
 
     async def startup(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run())
-        await self._step("startup")
+        try:
+            await self._step("startup")
+        except BaseException:
+            await self.task
+            for stream in (self.to_app, self.app_inbox, self.from_app_send, self.from_app):
+                stream.close()
+            raise
 
     async def shutdown(self) -> None:
-        await self._step("shutdown")
-        if self.task is not None:
-            await self.task
+        try:
+            await self._step("shutdown")
+            if self.task is not None:
+                await self.task
+        finally:
+            for stream in (self.to_app, self.app_inbox, self.from_app_send, self.from_app):
+                stream.close()
 
 
 def make_test_scope(
