@@ -23,7 +23,7 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
 )
-from werkzeug.routing import BuildError, MapAdapter, RoutingException
+from werkzeug.routing import BuildError, MapAdapter, Rule, RoutingException
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from .asgi import handle_lifespan, refuse_websocket
@@ -90,6 +90,9 @@ class Flask(App):
         self.template_context_processors[None] = [default_context_processor]
         #: Click commands registered by the app and its blueprints.
         self.cli = AppGroup(self.name)
+        # (path, method) -> rule, for rules without arguments
+        self._static_routes: dict[tuple[str, str], Rule] = {}
+        self._static_routes_size = -1
         #: Functions run at server startup (ASGI lifespan), in order.
         self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
         #: Functions run at server shutdown, in reverse order.
@@ -400,6 +403,38 @@ class Flask(App):
         return self.response_class(body, rv.status, Headers(rv.headers))
 
     # -- URLs ------------------------------------------------------------------
+
+    def fast_match(self, request: Request) -> tuple[Rule, dict[str, t.Any]] | None:
+        """Match a request without binding a URL adapter, for the common case
+        (no host or subdomain matching, no redirect). ``None`` means: use the
+        adapter, which handles every case and raises the routing errors."""
+        url_map = self.url_map
+        if url_map.host_matching or self.subdomain_matching:
+            return None
+        if url_map._remap or len(url_map._rules) != self._static_routes_size:
+            url_map.update()
+            self._static_routes.clear()
+            self._static_routes_size = len(url_map._rules)
+        key = (request.path, request.method)
+        rule = self._static_routes.get(key)
+        if rule is not None:
+            return rule, {}
+        try:
+            rule, values = url_map._matcher.match(
+                url_map.default_subdomain or "",
+                f"/{request.path.lstrip('/')}",
+                request.method,
+                False,
+            )
+        except Exception:
+            return None
+        if rule.redirect_to is not None or (
+            url_map.redirect_defaults and url_map._rules_by_endpoint[rule.endpoint][0] is not rule
+        ):
+            return None
+        if not rule.arguments and len(self._static_routes) < 4096:
+            self._static_routes[key] = rule
+        return rule, t.cast(dict[str, t.Any], values)
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Bind the URL map to a request (or, outside one, to

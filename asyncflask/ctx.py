@@ -113,16 +113,34 @@ class RequestContext:
     def __init__(self, app: Flask, request: Request) -> None:
         self.app = app
         self.request = request
-        self.url_adapter: MapAdapter | None = None
         self.flashes: list[tuple[str, str]] | None = None
         self._session: SessionMixin | None = None
         self._after_request_functions: list[AfterRequestCallable] = []
         self._app_ctx: AppContext | None = None
         self._tokens: list[contextvars.Token[RequestContext]] = []
-        try:
-            self.url_adapter = app.create_url_adapter(request)
-        except HTTPException as e:
-            request.routing_exception = e
+        self._url_adapter: MapAdapter | None | bool = False
+        trusted_hosts = app.config["TRUSTED_HOSTS"]
+        if trusted_hosts is not None:
+            request.trusted_hosts = trusted_hosts
+            try:
+                request.host  # noqa: B018 - validates the Host header
+            except HTTPException as e:
+                request.routing_exception = e
+
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound to this request, made on first use."""
+        if self._url_adapter is False:
+            self._url_adapter = None
+            try:
+                self._url_adapter = self.app.create_url_adapter(self.request)
+            except HTTPException as e:
+                self.request.routing_exception = e
+        return t.cast("MapAdapter | None", self._url_adapter)
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
 
     @property
     def session(self) -> SessionMixin:
@@ -141,10 +159,18 @@ class RequestContext:
 
     def match_request(self) -> None:
         """Match the URL against the app's rules and record the result."""
-        if self.url_adapter is None:
+        request = self.request
+        if request.routing_exception is not None:
+            return
+        matched = self.app.fast_match(request)
+        if matched is not None:
+            request.url_rule, request.view_args = matched
+            return
+        adapter = self.url_adapter
+        if adapter is None:
             return
         try:
-            rule, view_args = self.url_adapter.match(return_rule=True)
+            rule, view_args = adapter.match(return_rule=True)
             self.request.url_rule = rule
             self.request.view_args = dict(view_args)
         except HTTPException as e:
@@ -160,7 +186,7 @@ class RequestContext:
         else:
             self._app_ctx = None
         self._tokens.append(_cv_request.set(self))
-        if self.url_adapter is not None and self.request.url_rule is None:
+        if self.request.url_rule is None:
             self.match_request()
 
     async def pop(self, exc: BaseException | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import typing as t
@@ -10,10 +11,12 @@ from contextlib import aclosing
 from urllib.parse import urljoin
 
 import anyio
+from werkzeug.datastructures import Headers
 from werkzeug.http import is_entity_header
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
+from werkzeug.utils import get_content_type
 
 from .globals import _cv_app
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
@@ -61,7 +64,26 @@ class Response(SansIOResponse):
         mimetype: str | None = None,
         content_type: str | None = None,
     ) -> None:
-        super().__init__(status, headers, mimetype, content_type)  # type: ignore[arg-type]
+        if headers is None and content_type is None:
+            # the common case, without Werkzeug's general header handling
+            self.headers = Headers()
+            header_list = self.headers._list
+            default_type = _content_type(mimetype or self.default_mimetype)
+            if default_type is not None:
+                header_list.append(("Content-Type", default_type))
+            if status is None or status == 200:
+                self._status_code = 200
+                self._status = "200 OK"
+            else:
+                self.status = status
+            if isinstance(response, (str, bytes)):
+                data = response.encode() if isinstance(response, str) else response
+                self.response = [data]
+                if self.automatically_set_content_length:
+                    header_list.append(("Content-Length", str(len(data))))
+                return
+        else:
+            super().__init__(status, headers, mimetype, content_type)  # type: ignore[arg-type]
         if response is None:
             self.response = []
         elif isinstance(response, (str, bytes, bytearray)):
@@ -148,27 +170,29 @@ class Response(SansIOResponse):
         """The headers as ASGI wants them, fixed up as Werkzeug does for WSGI:
         IRIs in ``Location`` made URIs, no ``Content-Length`` on 1xx/204, no
         entity headers on 304, and ``Content-Length`` for buffered bodies."""
-        status = self.status_code
-        no_length = status < 200 or status == 204
+        status = self._status_code
+        plain = 200 <= status != 204 and status != 304
         has_length = False
         raw: list[tuple[bytes, bytes]] = []
-        for key, value in self.headers:
-            lkey = key.lower()
-            if lkey == "content-length":
-                if no_length:
-                    continue
-                has_length = True
-            elif lkey == "location":
-                value = self._fix_location(value, scope)
-            elif lkey == "content-location":
-                value = iri_to_uri(value)
-            if status == 304 and lkey not in _KEEP_ON_304 and is_entity_header(lkey):
+        for key, value in self.headers._list:
+            name = _NAMES.get(key)
+            if name is None:
+                name = _header_name(key)
+            if name in _SPECIAL:
+                if name == b"content-length":
+                    if not plain and status != 304:
+                        continue
+                    has_length = True
+                elif name == b"location":
+                    value = self._fix_location(value, scope)
+                elif name == b"content-location":
+                    value = iri_to_uri(value)
+            if status == 304 and name not in _KEEP_ON_304 and is_entity_header(key):
                 continue
-            raw.append((lkey.encode("latin-1"), value.encode("latin-1")))
+            raw.append((name, value.encode("latin-1")))
         if (
-            not has_length
-            and not no_length
-            and status != 304
+            plain
+            and not has_length
             and self.automatically_set_content_length
             and isinstance(self.response, list)
         ):
@@ -191,16 +215,17 @@ class Response(SansIOResponse):
         await send(
             {
                 "type": "http.response.start",
-                "status": self.status_code,
+                "status": self._status_code,
                 "headers": self.asgi_headers(scope),
             }
         )
-        if scope.get("method") == "HEAD" or not self._allows_body():
+        body = self.response
+        if scope["method"] == "HEAD" or not self._allows_body():
             await send({"type": "http.response.body", "body": b""})
             await self.aclose_body()
-        elif isinstance(self.response, list):
-            body = self.response[0] if len(self.response) == 1 else b"".join(self.response)
-            await send({"type": "http.response.body", "body": body})
+        elif isinstance(body, list):
+            data = body[0] if len(body) == 1 else b"".join(body)
+            await send({"type": "http.response.body", "body": data})
         else:
             await self._send_stream(receive, send)
 
@@ -291,7 +316,21 @@ class Response(SansIOResponse):
             await run_in_thread(close)
 
 
-_KEEP_ON_304 = frozenset(("expires", "content-location"))
+_KEEP_ON_304 = frozenset((b"expires", b"content-location"))
+_SPECIAL = frozenset((b"content-length", b"location", b"content-location"))
+_NAMES: dict[str, bytes] = {}
+
+
+def _header_name(key: str) -> bytes:
+    name = key.lower().encode("latin-1")
+    if len(_NAMES) < 256:
+        _NAMES[key] = name
+    return name
+
+
+@functools.cache
+def _content_type(mimetype: str | None) -> str | None:
+    return None if mimetype is None else get_content_type(mimetype, "utf-8")
 
 
 class StreamingResponse(Response):

@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", help="comma-separated scenarios (a prefix like 'routes' works)")
     p.add_argument("--frameworks", help=f"comma-separated subset of {','.join(FRAMEWORKS)}")
     p.add_argument("--rounds", type=int, help="rounds per scenario (default 5, quick 2)")
-    p.add_argument("--duration", type=int, help="seconds per wrk run (default 5, quick 1)")
+    p.add_argument("--duration", type=int, help="seconds per timed run (default 3, quick 1)")
     p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     p.add_argument("--upload-mib", type=int, help="upload size (default 100, quick 16)")
     p.add_argument("--download-mib", type=int, help="download size (default 100, quick 16)")
-    p.add_argument("--sse-events", type=int, help="events per SSE run (default 200k, quick 50k)")
+    p.add_argument("--sse-events", type=int, help="events per SSE run (default 20,000)")
     p.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     return p.parse_args(argv)
 
@@ -111,7 +112,7 @@ class Bench:
             if first:
                 sc.check(sc, srv)
                 if sc.kind == "wrk" and not self.settings.quick:
-                    measure(sc, srv, self.settings)  # warm-up, not recorded
+                    measure(sc, srv, replace(self.settings, duration=1))  # warm-up
             run = measure(sc, srv, self.settings)
         except CheckFailed as e:
             self.errors[key] = str(e)
@@ -184,11 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(
             quick=q,
             rounds=args.rounds or (2 if q else 5),
-            duration=args.duration or (1 if q else 5),
+            duration=args.duration or (1 if q else 3),
             connections=args.connections,
             upload_bytes=(args.upload_mib or (16 if q else 100)) * MIB,
             download_bytes=(args.download_mib or (16 if q else 100)) * MIB,
-            sse_events=args.sse_events or (50_000 if q else 200_000),
+            sse_events=args.sse_events or 20_000,
             workdir=Path(tmp),
         )
         bench = Bench(settings, scenarios, frameworks)

@@ -300,57 +300,76 @@ def run_wrk(sc: Scenario, server: Server, settings: Settings) -> dict[str, float
     }
 
 
-def _timed(server: Server, call: Callable[[], client.Reply]) -> tuple[client.Reply, float, float]:
-    """Run ``call``, returning its reply, wall seconds and server CPU seconds."""
+def _repeat(server: Server, seconds: float, once: Callable[[], None]) -> tuple[int, float, float]:
+    """Call ``once`` until ``seconds`` have passed (at least once), so the
+    window is long enough for /proc's 10 ms CPU ticks. Returns the number of
+    calls, wall seconds and server CPU seconds."""
+    server.reset_peak_rss()
     cpu = server.cpu_seconds()
     start = time.perf_counter()
-    reply = call()
-    wall = time.perf_counter() - start
-    return reply, wall, server.cpu_seconds() - cpu
+    calls = 0
+    while True:
+        once()
+        calls += 1
+        wall = time.perf_counter() - start
+        if wall >= seconds:
+            return calls, wall, server.cpu_seconds() - cpu
 
 
-def run_transfer(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
-    """An upload or a download: MiB/s, server CPU per MiB and peak RSS."""
-    server.reset_peak_rss()
-    if sc.kind == "upload":
-        size = settings.upload_bytes
-        reply, wall, cpu = _timed(server, lambda: upload(server, size, digest=False))
-        expect_json(reply, {"size": size})
-    else:
-        size = settings.download_bytes
+def run_upload(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
+    size = settings.upload_bytes
+
+    def once() -> None:
+        expect_json(upload(server, size, digest=False), {"size": size})
+
+    return _transfer_figures(server, size, *_repeat(server, settings.duration, once))
+
+
+def run_download(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
+    size = settings.download_bytes
+    path = f"/download?size={size}"
+
+    def once() -> None:
         counter = client.Counter()
-        path = f"/download?size={size}"
-        reply, wall, cpu = _timed(
-            server, lambda: client.request(server.port, "GET", path, sink=counter, timeout=60)
-        )
+        reply = client.request(server.port, "GET", path, sink=counter, timeout=60)
         expect_status(reply)
         expect(counter.size == size, f"got {counter.size} bytes, want {size}")
-    mib = size / MIB
+
+    return _transfer_figures(server, size, *_repeat(server, settings.duration, once))
+
+
+def _transfer_figures(
+    server: Server, size: int, calls: int, wall: float, cpu: float
+) -> dict[str, float]:
+    mib = size * calls / MIB
     return {
         "mib_s": mib / wall,
-        "seconds": wall,
         "cpu_ms_per_mib": cpu / mib * 1000,
         "peak_rss_mib": server.peak_rss_mib(),
+        "transfers": calls,
+        "seconds": wall,
     }
 
 
 def run_sse(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
     count = settings.sse_events
     want = sum(len(sse_event(i)) for i in range(count))
-    counter = client.Counter()
     path = f"/sse?count={count}"
-    reply, wall, cpu = _timed(
-        server, lambda: client.request(server.port, "GET", path, sink=counter, timeout=60)
-    )
-    expect_status(reply)
-    expect(counter.size == want, f"got {counter.size} bytes of events, want {want}")
-    return {"events_s": count / wall, "seconds": wall, "cpu_us": cpu / count * 1e6}
+
+    def once() -> None:
+        counter = client.Counter()
+        reply = client.request(server.port, "GET", path, sink=counter, timeout=60)
+        expect_status(reply)
+        expect(counter.size == want, f"got {counter.size} bytes of events, want {want}")
+
+    calls, wall, cpu = _repeat(server, settings.duration, once)
+    events = count * calls
+    return {"events_s": events / wall, "cpu_us": cpu / events * 1e6, "streams": calls}
+
+
+RUNNERS = {"wrk": run_wrk, "upload": run_upload, "download": run_download, "sse": run_sse}
 
 
 def measure(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
     """One timed run of ``sc`` against ``server``; raises CheckFailed."""
-    if sc.kind == "wrk":
-        return run_wrk(sc, server, settings)
-    if sc.kind == "sse":
-        return run_sse(sc, server, settings)
-    return run_transfer(sc, server, settings)
+    return RUNNERS[sc.kind](sc, server, settings)

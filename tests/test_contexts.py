@@ -222,14 +222,14 @@ async def test_concurrent_requests_are_isolated(app: Flask, client: TestClient) 
     async def one(i: int) -> dict[str, Any]:
         r = await client.get(f"/?n={i}", headers={"X-N": str(i)})
         assert r.status_code == 200
-        return t_json(r.get_json())
+        return _as_dict(r.get_json())
 
     results = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(n))), 5)
     for i, result in enumerate(results):
         assert result == {"g": str(i), "arg": str(i), "header": str(i), "g_keys": ["n"]}
 
 
-def t_json(value: Any) -> dict[str, Any]:
+def _as_dict(value: Any) -> dict[str, Any]:
     assert isinstance(value, dict)
     return value
 
