@@ -23,7 +23,7 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
 )
-from werkzeug.routing import BuildError, MapAdapter, Rule, RoutingException
+from werkzeug.routing import BuildError, MapAdapter, RoutingException, Rule
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from .asgi import handle_lifespan, refuse_websocket
@@ -267,9 +267,22 @@ class Flask(App):
             for name in chain(ctx.request.blueprints, (None,)):
                 for func in reversed(self.after_request_funcs.get(name, ())):
                     response = await call_maybe_async(func, response)
-        if ctx._session is not None and not self.session_interface.is_null_session(ctx._session):
-            self.session_interface.save_session(self, ctx._session, response)  # type: ignore[arg-type]
+        session = ctx._session
+        if session is None and self._session_needs_refresh(ctx.request):
+            session = self.session_interface.open_session(self, ctx.request)  # type: ignore[arg-type]
+        if session is not None and not self.session_interface.is_null_session(session):
+            self.session_interface.save_session(self, session, response)  # type: ignore[arg-type]
         return response
+
+    def _session_needs_refresh(self, request: Request) -> bool:
+        """A session nobody touched is still re-sent when it is permanent and
+        ``SESSION_REFRESH_EACH_REQUEST`` is on (Flask does that by opening
+        every session); only requests that carry the cookie pay for it."""
+        return bool(
+            self.config["SESSION_REFRESH_EACH_REQUEST"]
+            and request._raw_header(b"cookie") is not None
+            and self.session_interface.get_cookie_name(self) in request.cookies  # type: ignore[arg-type]
+        )
 
     async def do_teardown_request(self, exc: BaseException | None = None) -> None:
         """Call the ``teardown_request`` functions (after the response was

@@ -24,7 +24,12 @@ def load_app(target: str) -> t.Any:
     module_name, name = _split_target(target)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name is None or not module_name.startswith(e.name):
+            raise  # the module exists but imports something missing
+        raise SystemExit(f"Error: could not import {module_name!r}: no such module.") from None
     attr = (name or "app").removesuffix("()")
     try:
         obj = getattr(module, attr)

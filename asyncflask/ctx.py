@@ -118,7 +118,7 @@ class RequestContext:
         self._after_request_functions: list[AfterRequestCallable] = []
         self._app_ctx: AppContext | None = None
         self._tokens: list[contextvars.Token[RequestContext]] = []
-        self._url_adapter: MapAdapter | None | bool = False
+        self._url_adapter: MapAdapter | bool | None = False
         trusted_hosts = app.config["TRUSTED_HOSTS"]
         if trusted_hosts is not None:
             request.trusted_hosts = trusted_hosts
@@ -144,14 +144,17 @@ class RequestContext:
 
     @property
     def session(self) -> SessionMixin:
-        """The session, opened on first access."""
-        if self._session is None:
+        """The session, opened on first access (which marks it accessed, so
+        the response gets ``Vary: Cookie``)."""
+        session = self._session
+        if session is None:
             interface = self.app.session_interface
             session = interface.open_session(self.app, self.request)  # type: ignore[arg-type]
             if session is None:
                 session = interface.make_null_session(self.app)  # type: ignore[arg-type]
             self._session = session
-        return self._session
+        session.accessed = True
+        return session
 
     @session.setter
     def session(self, value: SessionMixin) -> None:

@@ -11,8 +11,16 @@ from contextlib import aclosing
 from urllib.parse import urljoin
 
 import anyio
-from werkzeug.datastructures import Headers
-from werkzeug.http import is_entity_header
+from werkzeug.datastructures import ContentRange, Headers
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.http import (
+    generate_etag,
+    http_date,
+    is_entity_header,
+    parse_etags,
+    parse_range_header,
+)
+from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
@@ -21,6 +29,9 @@ from werkzeug.utils import get_content_type
 from .globals import _cv_app
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
 from .utils import run_in_thread
+
+if t.TYPE_CHECKING:
+    from .request import Request
 
 __all__ = ["JSONResponse", "Response", "StreamingResponse"]
 
@@ -88,6 +99,8 @@ class Response(SansIOResponse):
             self.response = []
         elif isinstance(response, (str, bytes, bytearray)):
             self.set_data(response)
+        elif isinstance(response, (list, tuple)):
+            self.response = [_encode(chunk) for chunk in response]
         else:
             self.response = response
 
@@ -155,6 +168,66 @@ class Response(SansIOResponse):
     def json(self) -> t.Any:
         """The body parsed as JSON, as :meth:`get_json`."""
         return self.get_json()
+
+    def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
+        """Set an ``ETag`` computed from the (buffered) body."""
+        if overwrite or "etag" not in self.headers:
+            self.set_etag(generate_etag(self.get_data()), weak)
+
+    def make_conditional(
+        self,
+        request: Request,
+        accept_ranges: bool | str = False,
+        complete_length: int | None = None,
+    ) -> Response:
+        """Answer a conditional ``GET``/``HEAD`` for a buffered body, as
+        Werkzeug does: 304 (or 412 with ``If-Match``) when the resource is
+        not modified, 206 for a satisfiable single ``Range``, 416 for an
+        unsatisfiable one. Returns ``self``."""
+        if request.method not in ("GET", "HEAD"):
+            return self
+        self.headers.setdefault("Date", http_date())
+        if accept_ranges:
+            self.accept_ranges = "bytes" if accept_ranges is True else accept_ranges
+        headers = request.headers
+        is206 = False
+        if accept_ranges and isinstance(self.response, list):
+            is206 = self._apply_buffered_range(headers, complete_length)
+        if not is206 and not is_resource_modified(
+            http_range=headers.get("Range"),
+            http_if_range=headers.get("If-Range"),
+            http_if_modified_since=headers.get("If-Modified-Since"),
+            http_if_none_match=headers.get("If-None-Match"),
+            http_if_match=headers.get("If-Match"),
+            etag=self.headers.get("ETag"),
+            last_modified=self.headers.get("Last-Modified"),
+        ):
+            self.status_code = 412 if parse_etags(headers.get("If-Match")) else 304
+        return self
+
+    def _apply_buffered_range(self, headers: Headers, complete_length: int | None) -> bool:
+        value = headers.get("Range")
+        data = self.get_data()
+        length = complete_length if complete_length is not None else len(data)
+        if value is None or not length or "," in value:
+            return False
+        if headers.get("If-Range") is not None and is_resource_modified(
+            http_range=value,
+            http_if_range=headers.get("If-Range"),
+            etag=self.headers.get("ETag"),
+            last_modified=self.headers.get("Last-Modified"),
+            ignore_if_range=False,
+        ):
+            return False
+        parsed = parse_range_header(value)
+        span = parsed.range_for_length(length) if parsed is not None else None
+        if span is None:
+            raise RequestedRangeNotSatisfiable(length)
+        start, end = span
+        self.set_data(data[start:end])
+        self.content_range = ContentRange("bytes", start, end, length)
+        self.status_code = 206
+        return True
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
@@ -370,7 +443,12 @@ class JSONResponse(Response):
     ) -> None:
         ctx = _cv_app.get(None)
         if ctx is not None:
-            body = ctx.app.json.dumps(obj)
+            provider = ctx.app.json
+            compact = getattr(provider, "compact", None)
+            if (compact is None and ctx.app.debug) or compact is False:
+                body = provider.dumps(obj, indent=2)
+            else:
+                body = provider.dumps(obj, separators=(",", ":"))
         else:
             body = json.dumps(obj, separators=(",", ":"))
         super().__init__(f"{body}\n", status, headers, mimetype, content_type)

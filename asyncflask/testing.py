@@ -133,7 +133,10 @@ class _Exchange:
         self.task = asyncio.get_running_loop().create_task(self.run_app())
         await self.started.wait()
         if self.start_message is None:
-            await self.task
+            try:
+                await self.task
+            finally:
+                self.body.close()
             raise RuntimeError("The app returned without starting a response.")
         return self.start_message
 
