@@ -117,6 +117,7 @@ class Request(SansIORequest):
     _form: ImmutableMultiDict[str, str] | None = None
     _files: ImmutableMultiDict[str, FileStorage] | None = None
     _body_started: bool = False
+    _form_read_body: bool = False
     _body_done: bool = False
 
     def __init__(self, scope: Scope, receive: ASGIReceive | None = None) -> None:
@@ -317,7 +318,7 @@ class Request(SansIORequest):
             await self._load_form_data()
         if self._cached_data is not None:
             data = self._cached_data
-        elif self._form is not None or (self._body_started and self._body_done):
+        elif self._form_read_body:
             data = b""
         else:
             data = b"".join([chunk async for chunk in self._iter_body()])
@@ -383,16 +384,20 @@ class Request(SansIORequest):
             return
         from .formparser import parse_form
 
+        self._form_read_body = self._cached_data is None and self.mimetype in (
+            "multipart/form-data",
+            "application/x-www-form-urlencoded",
+        )
         form, files = await parse_form(self)
         self._form, self._files = form, files
 
     async def _get_form(self) -> ImmutableMultiDict[str, str]:
         await self._load_form_data()
-        return t.cast(ImmutableMultiDict[str, str], self._form)
+        return t.cast("ImmutableMultiDict[str, str]", self._form)
 
     async def _get_files(self) -> ImmutableMultiDict[str, FileStorage]:
         await self._load_form_data()
-        return t.cast(ImmutableMultiDict[str, FileStorage], self._files)
+        return t.cast("ImmutableMultiDict[str, FileStorage]", self._files)
 
     async def _get_values(self) -> CombinedMultiDict[str, str]:
         sources: list[MultiDict[str, str]] = [self.args]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import typing as t
@@ -348,7 +349,8 @@ class Response(SansIOResponse):
             except Exception as e:
                 error = e
             finally:
-                if not completed:
+                body = self.response
+                if not completed or not (inspect.isgenerator(body) or inspect.isasyncgen(body)):
                     with anyio.CancelScope(shield=True):
                         await self.aclose_body()
                 tg.cancel_scope.cancel()
