@@ -29,6 +29,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from .asgi import handle_lifespan, refuse_websocket
 from .ctx import AppContext, RequestContext
 from .globals import _cv_app, _cv_request
+from .jsonprovider import JSONProvider
 from .request import ClientDisconnected, Request
 from .response import Response
 from .signals import (
@@ -61,6 +62,7 @@ class Flask(App):
     request_class: type[Request] = Request
     response_class: type[Response] = Response
     session_interface: SessionInterface = SecureCookieSessionInterface()
+    json_provider_class = JSONProvider
 
     def __init__(
         self,
