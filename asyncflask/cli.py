@@ -27,7 +27,7 @@ def load_app(target: str) -> t.Any:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
-        if e.name is None or not module_name.startswith(e.name):
+        if e.name is None or not (e.name == module_name or module_name.startswith(e.name + ".")):
             raise  # the module exists but imports something missing
         raise SystemExit(f"Error: could not import {module_name!r}: no such module.") from None
     attr = (name or "app").removesuffix("()")

@@ -89,7 +89,9 @@ def wait_for_port(
             return False
         try:
             with socket.create_connection((host, port), timeout=0.5):
-                return True
+                # Someone listens; make sure it is not a process that
+                # already held the port while ours failed to bind it.
+                return proc is None or proc.poll() is None
         except OSError:
             time.sleep(0.05)
     return False
@@ -310,6 +312,8 @@ def run_server(
         target = target or f"{module}:app"
         environ = _environment(env)
         attempts = 1 if port is not None else 3
+        if port is not None and wait_for_port(host, port, timeout=0.1):
+            raise ServerError(f"{host}:{port} is in use already")
         app_target = target if pass_app else None
         for attempt in range(attempts):
             chosen = port or free_port(host)
@@ -318,14 +322,16 @@ def run_server(
             try:
                 if not wait or wait_for_port(host, chosen, startup_timeout, server.proc):
                     break
+                exited = server.returncode is not None
                 server.stop()
                 clash = "address already in use" in server.stderr.lower()
                 if not clash or attempt == attempts - 1:
-                    raise ServerError(
-                        f"the server did not accept connections on {server.url} within"
-                        f" {startup_timeout}s (exit status {server.returncode});"
-                        f" stderr:\n{server.stderr}"
+                    why = (
+                        f"exited with status {server.returncode} before accepting connections"
+                        if exited
+                        else f"did not accept connections within {startup_timeout}s"
                     )
+                    raise ServerError(f"the server on {server.url} {why}; stderr:\n{server.stderr}")
             except BaseException:
                 server.stop()
                 raise

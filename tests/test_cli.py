@@ -338,6 +338,18 @@ def test_cli_missing_module_is_a_clean_error(app_dir: Path) -> None:
     _assert_clean_error(result, "no_such_module_xyz")
 
 
+@pytest.mark.parametrize("missing", ["web", "nonexistent_dependency_xyz"])
+def test_cli_import_error_inside_the_module_is_shown(tmp_path: Path, missing: str) -> None:
+    """A module that exists but fails to import must show the real cause,
+    not claim that the module itself is missing (``web`` is a prefix of the
+    module's name ``webapp``)."""
+    (tmp_path / "webapp.py").write_text(f"import {missing}\n" + APP_MODULE)
+    result = _run([sys.executable, "-m", "asyncflask", "--app", "webapp:app", "run"], tmp_path)
+    assert result.returncode != 0
+    assert f"No module named '{missing}'" in result.stderr, result.stderr
+    assert "Uvicorn running" not in result.stderr
+
+
 def _get(url: str) -> httpx.Response:
     return httpx.get(url, timeout=10)
 
