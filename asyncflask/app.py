@@ -140,6 +140,8 @@ class Flask(App):
             except Exception as e:
                 error = e
                 response = await self.handle_exception(e)
+            if ctx.request.body_abandoned:
+                response.headers["Connection"] = "close"
             try:
                 await response(scope, receive, send)
             except ClientDisconnected:

@@ -100,6 +100,18 @@ class _Spool:
             self.file.close()
 
 
+_PART_CHARSETS = frozenset(("ascii", "us-ascii", "utf-8", "utf8", "iso-8859-1", "latin-1"))
+
+
+def _header_text(data: bytearray) -> str:
+    """Part headers are UTF-8 in practice (browsers send names that way);
+    anything else is read as Latin-1."""
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 class _MultipartReader:
     """Collects fields and files from python-multipart's callbacks."""
 
@@ -135,7 +147,7 @@ class _MultipartReader:
 
     def on_header_end(self) -> None:
         self.headers.append(
-            (self.header_field.decode("latin-1"), self.header_value.decode("latin-1").strip())
+            (_header_text(self.header_field), _header_text(self.header_value).strip())
         )
         self.header_field.clear()
         self.header_value.clear()
@@ -153,9 +165,8 @@ class _MultipartReader:
             self.file_info = (options["filename"], headers)
         else:
             self.spool, self.field = None, bytearray()
-            self.charset = parse_options_header(headers.get("Content-Type"))[1].get(
-                "charset", "utf-8"
-            )
+            charset = parse_options_header(headers.get("Content-Type"))[1].get("charset", "")
+            self.charset = charset if charset.lower() in _PART_CHARSETS else "utf-8"
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.field is not None:

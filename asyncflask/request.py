@@ -37,6 +37,15 @@ T = t.TypeVar("T")
 __all__ = ["ClientDisconnected", "Request", "RequestStream"]
 
 
+def _decode(data: bytes, charset: str | None) -> str:
+    """Decode with the charset the client named, replacing bad bytes; an
+    unknown (or non-text) charset means UTF-8."""
+    try:
+        return data.decode(charset or "utf-8", "replace")
+    except (LookupError, TypeError):
+        return data.decode("utf-8", "replace")
+
+
 class ClientDisconnected(Exception):
     """The client went away before the request body was read completely.
 
@@ -282,7 +291,6 @@ class Request(SansIORequest):
         limit = self.max_content_length
         length = self.content_length
         if limit is not None and length is not None and length > limit:
-            self._body_done = True
             raise RequestEntityTooLarge()
         receive = self._receive
         if receive is None:
@@ -297,7 +305,6 @@ class Request(SansIORequest):
             chunk = message.get("body", b"")
             received += len(chunk)
             if limit is not None and received > limit:
-                self._body_done = True
                 raise RequestEntityTooLarge()
             more = message.get("more_body", False)
             if not more:
@@ -318,14 +325,14 @@ class Request(SansIORequest):
             await self._load_form_data()
         if self._cached_data is not None:
             data = self._cached_data
-        elif self._form_read_body:
+        elif self._form_read_body or (self._body_started and self._body_done):
             data = b""
         else:
             data = b"".join([chunk async for chunk in self._iter_body()])
             if cache:
                 self._cached_data = data
         if as_text:
-            return data.decode(self.mimetype_params.get("charset", "utf-8"), "replace")
+            return _decode(data, self.mimetype_params.get("charset"))
         return data
 
     @property
@@ -419,6 +426,13 @@ class Request(SansIORequest):
     def values(self) -> _Awaitable[CombinedMultiDict[str, str]]:
         """``await request.values``: ``args`` and (unless GET) ``form``."""
         return _Awaitable("values", self._get_values)
+
+    @property
+    def body_abandoned(self) -> bool:
+        """``True`` when reading the body stopped before its end (a 413, a
+        malformed form): the rest is still on the wire, so the connection
+        cannot be reused."""
+        return self._body_started and not self._body_done
 
     def add_cleanup(self, func: t.Callable[[], Awaitable[None]]) -> None:
         """Run ``await func()`` when the request ends (used for temp files)."""

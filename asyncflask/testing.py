@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import math
+import uuid
 import typing as t
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from urllib.parse import urlencode
 
 import anyio
 import httpx
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
 from .typing import ASGIApp, Message, Scope
@@ -234,11 +236,12 @@ class TestClient(httpx.AsyncClient):
             url = f"{url}{'&' if '?' in str(url) else '?'}{query_string}"
         if isinstance(data, (str, bytes)):
             kwargs["content"] = kwargs.pop("data")
-        elif isinstance(data, dict):
-            fields, files = _split_files(data)
-            kwargs["data"] = fields
-            if files:
-                kwargs["files"] = [*files, *(kwargs.get("files") or [])]
+        elif isinstance(data, dict) and not kwargs.get("files"):
+            encoded = _encode_files(data)
+            if encoded is not None:
+                del kwargs["data"]
+                content_type = content_type or encoded[0]
+                kwargs["content"] = encoded[1]
         if content_type is not None:
             headers = httpx.Headers(kwargs.get("headers"))
             headers["content-type"] = content_type
@@ -351,22 +354,47 @@ class TestClient(httpx.AsyncClient):
 _SEND_KEYS = frozenset(("auth", "follow_redirects"))
 
 
-def _split_files(data: dict[str, t.Any]) -> tuple[dict[str, t.Any], list[tuple[str, t.Any]]]:
+def _encode_files(data: dict[str, t.Any]) -> tuple[str, bytes] | None:
     """Flask's client takes files in ``data`` as ``(fileobj, name[, type])``
-    tuples or file objects; httpx wants them in ``files``."""
-    fields: dict[str, t.Any] = {}
-    files: list[tuple[str, t.Any]] = []
+    tuples or file objects. Encode such a form as Werkzeug's client does (an
+    empty file name stays ``filename=""``, as browsers send it); ``None``
+    when there is no file."""
+    form: MultiDict[str, t.Any] = MultiDict()
+    has_file = False
     for key, value in data.items():
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, tuple) and item and hasattr(item[0], "read"):
                 fileobj, *rest = item
                 name = rest[0] if rest else getattr(fileobj, "name", key)
-                files.append((key, (name, fileobj, *rest[1:])))
+                ctype = rest[1] if len(rest) > 1 else None
+                item = FileStorage(fileobj, filename=name, name=key, content_type=ctype)
+                has_file = True
             elif hasattr(item, "read"):
-                files.append((key, (getattr(item, "name", key), item)))
-            else:
-                fields.setdefault(key, []).append(item)
-    return {k: v[0] if len(v) == 1 else v for k, v in fields.items()}, files
+                item = FileStorage(item, filename=getattr(item, "name", key), name=key)
+                has_file = True
+            form.add(key, item)
+    if not has_file:
+        return None
+    boundary = f"asyncflask-{uuid.uuid4().hex}"
+    parts: list[bytes] = []
+    for key, item in form.items(multi=True):
+        disposition = f'form-data; name="{_quote(key)}"'
+        if isinstance(item, FileStorage):
+            disposition += f'; filename="{_quote(item.filename or "")}"'
+            ctype = item.content_type or "application/octet-stream"
+            head = f"Content-Disposition: {disposition}\r\nContent-Type: {ctype}\r\n\r\n"
+            content = item.stream.read()
+            payload = content.encode() if isinstance(content, str) else content
+        else:
+            head = f"Content-Disposition: {disposition}\r\n\r\n"
+            payload = str(item).encode()
+        parts.append(f"--{boundary}\r\n{head}".encode() + payload + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return f"multipart/form-data; boundary={boundary}", body
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "")
 
 
 class _Lifespan:
@@ -434,8 +462,12 @@ def make_test_scope(
     if json is not None:
         kwargs["json"] = json
     elif isinstance(data, dict):
-        fields, files = _split_files(data)
-        kwargs.update(data=fields, files=files or None)
+        encoded = _encode_files(data)
+        if encoded is None:
+            kwargs["data"] = data
+        else:
+            content_type = content_type or encoded[0]
+            kwargs["content"] = encoded[1]
     elif data is not None:
         kwargs["content"] = data
     if isinstance(query_string, dict):

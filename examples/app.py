@@ -7,27 +7,42 @@ differences are ``async def`` and ``await`` where the request body is read
 (``await request.get_json()``, ``await request.form``).
 
 Sections: pages, query arguments, response shapes, cookies, redirects, the
-JSON API, the login form, the admin blueprint, hooks and error handlers. To add
-a feature, add a section and list its pages in ``LINKS``.
+JSON API, the login form (a template, the session and a flashed message),
+uploads and downloads, live server-sent events, the admin blueprint, hooks and
+error handlers. To add a feature, add a section and list its pages in
+``LINKS``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import itertools
 import os
+import tempfile
+import time
+from pathlib import Path
 
 from markupsafe import Markup, escape
+from werkzeug.utils import secure_filename
 
 from asyncflask import (
     Blueprint,
+    EventStream,
     Flask,
     Response,
+    ServerSentEvent,
     abort,
     after_this_request,
+    flash,
+    get_flashed_messages,
     jsonify,
     make_response,
     redirect,
+    render_template,
     request,
+    send_file,
+    send_from_directory,
     session,
     url_for,
 )
@@ -35,6 +50,12 @@ from asyncflask import (
 app = Flask(__name__)
 app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY", "dev-only-change-me")
 app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+#: Where uploads are saved (and downloaded from).
+UPLOAD_FOLDER = Path(
+    os.environ.get("UPLOAD_FOLDER") or Path(tempfile.gettempdir()) / "asyncflask-example-uploads"
+)
+UPLOAD_FOLDER.mkdir(parents=True, exist_ok=True)
+(UPLOAD_FOLDER / "hello.txt").write_text("Hello from the upload folder.\n")
 
 #: The index page's links, by section: (URL, what it shows). Add yours here.
 LINKS: dict[str, list[tuple[str, str]]] = {
@@ -70,6 +91,15 @@ LINKS: dict[str, list[tuple[str, str]]] = {
         ("/api/users", "GET the users; POST JSON {name, email} to create one"),
         ("/api/users/1", "one user"),
     ],
+    "Uploads and downloads": [
+        ("/upload", "an upload form (multipart, await request.files, await file.save)"),
+        ("/uploads/hello.txt", "send_from_directory, as an attachment"),
+        ("/report", "send_file of a BytesIO with a download name"),
+    ],
+    "Server-sent events": [
+        ("/clock", "a live clock: the browser's EventSource shows each event"),
+        ("/clock/events?count=3", "the raw event stream (three events; endless without count)"),
+    ],
     "Admin blueprint (/admin)": [
         ("/admin/", "the blueprint's index"),
         ("/admin/users", "request.blueprint and request.endpoint"),
@@ -78,12 +108,17 @@ LINKS: dict[str, list[tuple[str, str]]] = {
 
 
 def page(title: str, body: str | Markup) -> str:
-    """A minimal HTML page around ``body`` (which must already be safe)."""
+    """A minimal HTML page around ``body`` (which must already be safe),
+    with the messages flashed by earlier requests."""
     user = session.get("user")
     status = f"Logged in as {escape(user)}." if user else "Not logged in."
+    flashed = "".join(
+        f"<p class='flash {escape(category)}'>{escape(message)}</p>"
+        for category, message in get_flashed_messages(with_categories=True)
+    )
     return (
         f"<!doctype html>\n<html><head><meta charset=utf-8><title>{escape(title)}</title>"
-        f"</head>\n<body><h1>{escape(title)}</h1>\n{body}\n"
+        f"</head>\n<body><h1>{escape(title)}</h1>\n{flashed}{body}\n"
         f"<p><small>{status} <a href='/'>Index</a></small></p></body></html>\n"
     )
 
@@ -291,34 +326,29 @@ async def get_user(user_id):
 #: The demo password (a real app checks a password hash from its database).
 DEMO_PASSWORD = "asyncflask"
 
-LOGIN_FORM = """
-<form method=post>
-  <p><label>User name <input name=username></label></p>
-  <p><label>Password <input name=password type=password></label>
-     <small>(the demo password is <code>{password}</code>)</small></p>
-  <p><label><input name=remember_me type=checkbox> Remember me</label></p>
-  <p><button type=submit>Log in</button></p>
-</form>
-"""
-
 
 @app.get("/login")
 async def login_form():
-    """The login form."""
-    return page("Log in", LOGIN_FORM.format(password=DEMO_PASSWORD))
+    """The login form, rendered from ``templates/login.html``."""
+    return await render_template("login.html", password=DEMO_PASSWORD, username="")
 
 
 @app.post("/login")
 async def login():
     """Check the form (``await request.form``): a missing ``username`` field
-    is a 400, as in Flask; a wrong password shows the form again with 401."""
+    is a 400, as in Flask; a wrong password shows the form again with 401.
+    Success stores the user in the session and flashes a welcome."""
     form = await request.form
     username = form["username"].strip()
     password = form.get("password", "")
     if not username or password != DEMO_PASSWORD:
-        error = "<p style='color: red'>Wrong user name or password.</p>"
-        return page("Log in", error + LOGIN_FORM.format(password=DEMO_PASSWORD)), 401
+        error = "Wrong user name or password."
+        html = await render_template(
+            "login.html", error=error, password=DEMO_PASSWORD, username=username
+        )
+        return html, 401
     session["user"] = username
+    flash(f"Welcome, {username}!", "success")
     response = make_response(redirect(url_for("index")))
     if "remember_me" in form:
         response.set_cookie("remember_me", username, max_age=30 * 24 * 3600, httponly=True)
@@ -332,6 +362,103 @@ async def logout():
     response = make_response(redirect(url_for("index")))
     response.delete_cookie("remember_me")
     return response
+
+
+# -- uploads and downloads -----------------------------------------------------
+
+UPLOAD_FORM = """
+<form method=post enctype=multipart/form-data>
+  <p><input type=file name=file> <button type=submit>Upload</button></p>
+</form>
+"""
+
+
+@app.get("/upload")
+def upload_form():
+    """The upload form, and what is in the upload folder. A plain ``def``
+    view runs in a worker thread, so listing the folder here does not block
+    the event loop."""
+    names = sorted(p.name for p in UPLOAD_FOLDER.iterdir() if p.is_file())
+    items = "".join(
+        f"<li><a href='{url_for('download', filename=name)}'>{escape(name)}</a></li>"
+        for name in names
+    )
+    return page("Upload a file", Markup(UPLOAD_FORM) + Markup(f"<ul>{items}</ul>"))
+
+
+@app.post("/upload")
+async def upload():
+    """Save the uploaded file (``await request.files``, ``await file.save``:
+    both stream, and the disk writes happen off the event loop)."""
+    files = await request.files
+    if "file" not in files:
+        return page("Upload a file", "<p>No file part.</p>"), 400
+    file = files["file"]
+    if file.filename == "":
+        return page("Upload a file", "<p>No selected file.</p>"), 400
+    filename = secure_filename(file.filename or "") or "upload"
+    await file.save(UPLOAD_FOLDER / filename)
+    flash(f"Uploaded {filename}.", "success")
+    return redirect(url_for("upload_form"), code=303)
+
+
+@app.get("/uploads/<path:filename>")
+async def download(filename):
+    """A file from the upload folder, as an attachment; ``..`` and other
+    ways out of the folder are a 404."""
+    return send_from_directory(UPLOAD_FOLDER, filename, as_attachment=True)
+
+
+@app.get("/report")
+async def report():
+    """``send_file`` of an in-memory file, with a download name."""
+    buffer = io.BytesIO(b"Report content\n")
+    return send_file(buffer, mimetype="text/plain", as_attachment=True, download_name="report.txt")
+
+
+# -- server-sent events --------------------------------------------------------
+
+CLOCK_PAGE = """
+<p>The server sends the time once a second; the browser's <code>EventSource</code>
+shows each event as it arrives (and reconnects by itself).</p>
+<p id=clock>Waiting for the first event...</p>
+<ol id=log></ol>
+<script>
+const source = new EventSource("/clock/events");
+source.addEventListener("tick", (event) => {
+  const data = JSON.parse(event.data);
+  document.getElementById("clock").textContent = data.time;
+  const item = document.createElement("li");
+  item.textContent = `#${event.lastEventId}: ${data.time}`;
+  document.getElementById("log").prepend(item);
+});
+</script>
+"""
+
+
+@app.get("/clock")
+async def clock():
+    """A page that shows server-sent events live."""
+    return page("Live clock", Markup(CLOCK_PAGE))
+
+
+@app.get("/clock/events")
+async def clock_events():
+    """One ``tick`` event a second (``?count=N`` stops after N), carrying on
+    from ``Last-Event-ID`` when the browser reconnects. The generator is
+    closed when the browser goes away."""
+    count = request.args.get("count", type=int)
+    first = int(request.headers.get("Last-Event-ID", "-1")) + 1
+
+    async def ticks():
+        for n in itertools.count(first):
+            if count is not None and n - first >= count:
+                return
+            if n > first:
+                await asyncio.sleep(1)
+            yield ServerSentEvent({"time": time.strftime("%H:%M:%S")}, event="tick", id=n)
+
+    return EventStream(ticks(), ping=15)
 
 
 # -- the admin blueprint -------------------------------------------------------

@@ -3,6 +3,8 @@ once served the way ``make run`` serves it."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import importlib.util
 import re
 import sys
@@ -368,3 +370,119 @@ def test_make_run_command_serves_the_example() -> None:
         assert r.status_code == 404
         assert r.json()["error"] == "not found"
     assert "Traceback" not in server.stderr
+
+
+# -- the login page's template and flashed message -----------------------------------
+
+
+async def test_login_flashes_a_welcome_shown_once(client: TestClient, example: ModuleType) -> None:
+    data = {"username": "ann", "password": example.DEMO_PASSWORD}
+    await client.post("/login", data=data)
+    r = await client.get("/")
+    assert "<p class='flash success'>Welcome, ann!</p>" in r.text
+    r = await client.get("/")
+    assert "Welcome, ann!" not in r.text
+
+
+async def test_login_template_escapes_the_user_name(client: TestClient) -> None:
+    r = await client.post("/login", data={"username": "<b>x</b>", "password": "nope"})
+    assert r.status_code == 401
+    assert 'value="&lt;b&gt;x&lt;/b&gt;"' in r.text
+
+
+# -- uploads and downloads -------------------------------------------------------------
+
+
+async def test_upload_saves_the_file_and_lists_it(client: TestClient, example: ModuleType) -> None:
+    name = f"up-{uuid.uuid4().hex}.txt"
+    files = {"file": (name, b"uploaded bytes\n", "text/plain")}
+    r = await client.post("/upload", files=files)
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/upload"
+    assert (example.UPLOAD_FOLDER / name).read_bytes() == b"uploaded bytes\n"
+    r = await client.get("/upload")
+    assert f"Uploaded {name}." in r.text
+    assert f"/uploads/{name}" in r.text
+    r = await client.get(f"/uploads/{name}")
+    assert r.status_code == 200
+    assert r.content == b"uploaded bytes\n"
+    assert r.headers["Content-Disposition"] == f"attachment; filename={name}"
+    (example.UPLOAD_FOLDER / name).unlink()
+
+
+async def test_upload_secures_the_file_name(client: TestClient, example: ModuleType) -> None:
+    files = {"file": ("../../evil name.txt", b"x", "text/plain")}
+    r = await client.post("/upload", files=files)
+    assert r.status_code == 303
+    saved = example.UPLOAD_FOLDER / "evil_name.txt"
+    assert saved.read_bytes() == b"x"
+    saved.unlink()
+
+
+async def test_upload_without_a_file(client: TestClient) -> None:
+    r = await client.post("/upload", data={"other": "1"})
+    assert r.status_code == 400
+    assert "No file part." in r.text
+    r = await client.post("/upload", data={"file": (io.BytesIO(b""), "")})
+    assert r.status_code == 400
+    assert "No selected file." in r.text
+
+
+async def test_download_refuses_paths_out_of_the_folder(client: TestClient) -> None:
+    for path in ("/uploads/..%2f..%2fetc%2fpasswd", "/uploads/%2e%2e/app.py"):
+        r = await client.get(path)
+        assert r.status_code == 404, path
+
+
+async def test_download_is_conditional(client: TestClient) -> None:
+    r = await client.get("/uploads/hello.txt")
+    assert r.status_code == 200
+    r2 = await client.get("/uploads/hello.txt", headers={"If-None-Match": r.headers["ETag"]})
+    assert r2.status_code == 304
+    r3 = await client.get("/uploads/hello.txt", headers={"Range": "bytes=0-4"})
+    assert r3.status_code == 206
+    assert r3.content == b"Hello"
+
+
+async def test_report_is_an_attachment(client: TestClient) -> None:
+    r = await client.get("/report")
+    assert r.status_code == 200
+    assert r.content == b"Report content\n"
+    assert r.headers["Content-Disposition"] == "attachment; filename=report.txt"
+    assert r.mimetype == "text/plain"
+
+
+# -- server-sent events -------------------------------------------------------------------
+
+
+async def test_clock_page_uses_event_source(client: TestClient) -> None:
+    r = await client.get("/clock")
+    assert r.status_code == 200
+    assert 'new EventSource("/clock/events")' in r.text
+
+
+async def test_clock_events_are_counted_and_resume_from_last_event_id(
+    client: TestClient,
+) -> None:
+    r = await asyncio.wait_for(
+        client.get("/clock/events", query_string={"count": "2"}, headers={"Last-Event-ID": "41"}),
+        10,
+    )
+    assert r.status_code == 200
+    assert r.mimetype == "text/event-stream"
+    assert r.headers["Cache-Control"] == "no-cache"
+    events = [e for e in r.text.split("\n\n") if e]
+    assert len(events) == 2
+    assert events[0].startswith("event: tick\nid: 42\ndata: {")
+    assert events[1].startswith("event: tick\nid: 43\ndata: {")
+
+
+async def test_endless_clock_stream_can_be_left(client: TestClient) -> None:
+    async def first_event() -> bytes:
+        async with client.stream("GET", "/clock/events") as r:
+            async for chunk in r.aiter_raw():
+                return chunk
+        return b""
+
+    chunk = await asyncio.wait_for(first_event(), 10)
+    assert chunk.startswith(b"event: tick\nid: 0\n")
