@@ -13,6 +13,7 @@ from urllib.parse import quote as _url_quote
 
 from flask.app import Flask as _WSGIFlask
 from flask.cli import AppGroup
+from flask.testing import FlaskCliRunner
 from flask.sansio.app import App
 from flask.sansio.scaffold import setupmethod
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
@@ -188,9 +189,10 @@ class Flask(App):
 
     # -- dispatch --------------------------------------------------------------
 
-    async def full_dispatch_request(self, ctx: RequestContext) -> Response:
+    async def full_dispatch_request(self, ctx: RequestContext | None = None) -> Response:
         """Run the ``before_request`` hooks, the view and the error handlers,
         and finalize the result into a response."""
+        ctx = ctx or _cv_request.get()
         self._got_first_request = True
         try:
             if request_started.receivers:
@@ -202,11 +204,13 @@ class Flask(App):
             rv = await self.handle_user_exception(e)
         return await self.finalize_request(rv)
 
-    async def preprocess_request(self, ctx: RequestContext) -> ResponseReturnValue | None:
+    async def preprocess_request(
+        self, ctx: RequestContext | None = None
+    ) -> ResponseReturnValue | None:
         """Call the URL value preprocessors and ``before_request`` functions
         of the app and the current blueprints; a non-``None`` return value
         stops the request there."""
-        req = ctx.request
+        req = (ctx or _cv_request.get()).request
         if not (self.url_value_preprocessors or self.before_request_funcs):
             return None
         names = (None, *reversed(req.blueprints))
@@ -220,9 +224,10 @@ class Flask(App):
                     return t.cast("ResponseReturnValue", rv)
         return None
 
-    async def dispatch_request(self, ctx: RequestContext) -> ResponseReturnValue:
+    async def dispatch_request(self, ctx: RequestContext | None = None) -> ResponseReturnValue:
         """Call the view for the matched rule (a plain ``def`` view runs in a
         worker thread) and return its value."""
+        ctx = ctx or _cv_request.get()
         req = ctx.request
         if req.routing_exception is not None:
             raise req.routing_exception
@@ -551,6 +556,10 @@ class Flask(App):
 
         scope, receive = make_test_scope(self, *args, **kwargs)
         return self.request_context(scope, receive)
+
+    def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
+        """A click runner for the app's commands (``app.cli``)."""
+        return FlaskCliRunner(self, **kwargs)  # type: ignore[arg-type]
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
         """An async test client (httpx) that calls the app in-process."""

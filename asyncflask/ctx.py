@@ -11,7 +11,12 @@ from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import HTTPException
 
 from .globals import _cv_app, _cv_request
-from .signals import appcontext_popped, appcontext_pushed
+from .signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_tearing_down,
+)
 from .utils import call_maybe_async, run_sync_only
 
 if t.TYPE_CHECKING:
@@ -89,6 +94,8 @@ class AppContext:
             if len(self._tokens) == 1:
                 for func in reversed(self.app.teardown_appcontext_funcs):
                     run_sync_only(func, exc)
+                if appcontext_tearing_down.receivers:
+                    appcontext_tearing_down.send(self.app, _async_wrapper=_no_async, exc=exc)
         finally:
             self._pop_token()
 
@@ -227,6 +234,8 @@ class RequestContext:
                 for name in (*self.request.blueprints, None):
                     for func in reversed(self.app.teardown_request_funcs.get(name, ())):
                         run_sync_only(func, exc)
+                if request_tearing_down.receivers:
+                    request_tearing_down.send(self.app, _async_wrapper=_no_async, exc=exc)
         finally:
             _cv_request.reset(self._tokens.pop())
             if self._app_ctx is not None:
@@ -250,7 +259,10 @@ class RequestContext:
 
 
 def _no_async(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
-    raise TypeError("appcontext_pushed/popped receivers must be synchronous functions.")
+    raise TypeError(
+        "This signal is sent where nothing can be awaited (a context pushed or"
+        " popped with a plain 'with'): its receivers must be plain functions."
+    )
 
 
 def has_request_context() -> bool:

@@ -189,10 +189,16 @@ class FileResponse(Response):
         return date is not None and mtime is not None and int(date.timestamp()) == mtime
 
     def _apply_range(self, value: str, length: int) -> None:
-        if "," in value:
-            return  # several ranges: the whole file is a correct answer
+        if value.partition("=")[0].strip().lower() != "bytes" or "," in value:
+            return  # another unit is ignored; for several ranges the whole file is right
         parsed = parse_range_header(value)
-        span = parsed.range_for_length(length) if parsed is not None else None
+        span = None
+        if parsed is not None:
+            begin, end = parsed.ranges[0]
+            if begin < 0 and end is None and -begin > length:
+                span = (0, length)  # a suffix longer than the file means all of it
+            else:
+                span = parsed.range_for_length(length)
         if span is None:
             self.status_code = 416
             self.headers["Content-Range"] = f"bytes */{length}"
@@ -235,7 +241,7 @@ def _matches(etags: ETags, etag: str | None, strong: bool) -> bool:
         return True
     if etag is None:
         return False
-    return etags.is_strong(etag) if strong else etag in etags
+    return etags.is_strong(etag) if strong else etags.contains_weak(etag)
 
 
 def _as_seconds(value: str | None) -> int | None:

@@ -46,6 +46,9 @@ def _decode(data: bytes, charset: str | None) -> str:
         return data.decode("utf-8", "replace")
 
 
+_DRAIN_LIMIT = 8 * 1024 * 1024
+
+
 class ClientDisconnected(Exception):
     """The client went away before the request body was read completely.
 
@@ -127,6 +130,7 @@ class Request(SansIORequest):
     _files: ImmutableMultiDict[str, FileStorage] | None = None
     _body_started: bool = False
     _form_read_body: bool = False
+    _received: int = 0
     _body_done: bool = False
 
     def __init__(self, scope: Scope, receive: ASGIReceive | None = None) -> None:
@@ -304,6 +308,7 @@ class Request(SansIORequest):
                 raise ClientDisconnected()
             chunk = message.get("body", b"")
             received += len(chunk)
+            self._received = received
             if limit is not None and received > limit:
                 raise RequestEntityTooLarge()
             more = message.get("more_body", False)
@@ -430,9 +435,14 @@ class Request(SansIORequest):
     @property
     def body_abandoned(self) -> bool:
         """``True`` when reading the body stopped before its end (a 413, a
-        malformed form): the rest is still on the wire, so the connection
-        cannot be reused."""
-        return self._body_started and not self._body_done
+        malformed form) and what is left is large or of unknown size: the
+        connection should then close rather than have the server read the
+        rest. A small known remainder is left for the server to drain, so a
+        client that sends its whole body before reading gets the answer."""
+        if not self._body_started or self._body_done:
+            return False
+        length = self.content_length
+        return length is None or length - self._received > _DRAIN_LIMIT
 
     def add_cleanup(self, func: t.Callable[[], Awaitable[None]]) -> None:
         """Run ``await func()`` when the request ends (used for temp files)."""

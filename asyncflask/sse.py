@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ class ServerSentEvent:
         """The event in the wire format, ending with a blank line."""
         lines: list[str] = []
         if self.comment is not None:
-            lines.extend(f": {line}" for line in self.comment.splitlines() or [""])
+            lines.extend(f": {line}" for line in _LINES.split(self.comment))
         if self.event is not None:
             lines.append(f"event: {_one_line(self.event, 'event')}")
         if self.id is not None:
@@ -45,8 +46,11 @@ class ServerSentEvent:
             if not isinstance(data, str):
                 ctx = _cv_app.get(None)
                 data = ctx.app.json.dumps(data) if ctx is not None else json.dumps(data)
-            lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+            lines.extend(f"data: {line}" for line in _LINES.split(data))
         return ("\n".join(lines) + "\n\n").encode()
+
+
+_LINES = re.compile(r"\r\n|\r|\n")
 
 
 def _one_line(value: str, field: str) -> str:

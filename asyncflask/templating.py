@@ -10,7 +10,7 @@ from jinja2 import Template
 
 from .globals import _cv_app, _cv_request, current_app, g, request, session
 from .helpers import get_flashed_messages
-from .signals import before_render_template, template_rendered
+from .signals import before_render_template, send, template_rendered
 from .utils import call_maybe_async, run_in_thread
 
 if t.TYPE_CHECKING:
@@ -82,7 +82,7 @@ async def _prepare(
         tpl = await run_in_thread(env.get_or_select_template, template)
     await update_template_context(app, context)
     if before_render_template.receivers:
-        before_render_template.send(app, template=tpl, context=context)
+        await send(before_render_template, app, template=tpl, context=context)
     return app, tpl
 
 
@@ -93,7 +93,7 @@ async def render_template(
     app, tpl = await _prepare(template_name_or_list, context, source=False)
     rv = await tpl.render_async(context)
     if template_rendered.receivers:
-        template_rendered.send(app, template=tpl, context=context)
+        await send(template_rendered, app, template=tpl, context=context)
     return rv
 
 
@@ -102,7 +102,7 @@ async def render_template_string(source: str, **context: t.Any) -> str:
     app, tpl = await _prepare(source, context, source=True)
     rv = await tpl.render_async(context)
     if template_rendered.receivers:
-        template_rendered.send(app, template=tpl, context=context)
+        await send(template_rendered, app, template=tpl, context=context)
     return rv
 
 
@@ -113,7 +113,7 @@ async def _stream(
     async for chunk in tpl.generate_async(context):
         yield chunk
     if template_rendered.receivers:
-        template_rendered.send(app, template=tpl, context=context)
+        await send(template_rendered, app, template=tpl, context=context)
 
 
 def stream_template(

@@ -177,6 +177,7 @@ class ASGITransport(httpx.AsyncBaseTransport):
         self.client = client
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Call the app with the request; return once it starts answering."""
         url = request.url
         raw_path = url.raw_path.split(b"?", 1)[0]
         scope: Scope = {
@@ -216,6 +217,7 @@ class TestClient(httpx.AsyncClient):
     __test__ = False
 
     def __init__(self, app: Flask, use_cookies: bool = True, **kwargs: t.Any) -> None:
+        self._base_from_config = "base_url" not in kwargs
         kwargs.setdefault("base_url", "http://localhost")
         kwargs.setdefault("transport", ASGITransport(app))
         super().__init__(**kwargs)
@@ -248,6 +250,12 @@ class TestClient(httpx.AsyncClient):
             kwargs["headers"] = headers
         if not self.use_cookies:
             self.cookies.clear()
+        if self._base_from_config:
+            # as Flask's client: PREFERRED_URL_SCHEME://SERVER_NAME (or localhost)
+            config = self.application.config
+            self.base_url = (
+                f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME'] or 'localhost'}"
+            )
         return super().build_request(method, url, **kwargs)
 
     async def request(self, method: str, url: t.Any, **kwargs: t.Any) -> TestResponse:
@@ -262,6 +270,8 @@ class TestClient(httpx.AsyncClient):
     async def session_transaction(self, path: str = "/", **kwargs: t.Any) -> AsyncIterator[t.Any]:
         """Open the session the client's cookies carry, let the block change
         it, and store it back in the cookies (as Flask's)."""
+        if not self.use_cookies:
+            raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
         app = self.application
         headers = dict(kwargs.pop("headers", None) or {})
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.cookies.jar)

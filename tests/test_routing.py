@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -176,7 +177,7 @@ async def test_automatic_head_of_a_streamed_response(app: Flask, client: TestCli
 
         return gen()
 
-    r = await client.head("/s")
+    r = await asyncio.wait_for(client.head("/s"), 5)
     assert r.status_code == 200
     assert r.content == b""
 
@@ -295,6 +296,17 @@ async def test_url_for_method_selects_rule(app: Flask) -> None:
     async with app.test_request_context("/"):
         assert url_for("thing", _method="GET") == "/read"
         assert url_for("thing", _method="POST") == "/write"
+
+
+async def test_url_for_scheme_requires_external(app: Flask) -> None:
+    @app.route("/h")
+    async def h() -> str:
+        return "h"
+
+    async with app.test_request_context("/"):
+        assert url_for("h", _scheme="https") == "https://localhost/h"
+        with pytest.raises(ValueError, match="_external"):
+            url_for("h", _scheme="https", _external=False)
 
 
 async def test_url_for_unknown_endpoint_is_build_error(app: Flask, client: TestClient) -> None:
