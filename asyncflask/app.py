@@ -13,11 +13,11 @@ from urllib.parse import quote as _url_quote
 
 from flask.app import Flask as _WSGIFlask
 from flask.cli import AppGroup
-from flask.testing import FlaskCliRunner
 from flask.sansio.app import App
 from flask.sansio.scaffold import setupmethod
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
 from flask.templating import Environment
+from flask.testing import FlaskCliRunner
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import (
     BadRequestKeyError,

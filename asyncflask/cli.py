@@ -41,7 +41,9 @@ def load_app(target: str) -> t.Any:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(
-        prog="asyncflask", description="Run an asyncflask application with uvicorn."
+        prog="asyncflask",
+        description="Run an asyncflask application with uvicorn.",
+        epilog="Any other command is one the app registered with @app.cli.command().",
     )
     parser.add_argument(
         "--app",
@@ -60,8 +62,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _app_command(argv: list[str]) -> tuple[str | None, list[str]] | None:
+    """``(--app value, command and its arguments)`` when the command is one of
+    the app's own click commands rather than ``run``."""
+    target = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--app" and i + 1 < len(argv):
+            target, i = argv[i + 1], i + 2
+        elif arg.startswith("--app="):
+            target, i = arg.removeprefix("--app="), i + 1
+        elif arg.startswith("-") or arg == "run":
+            return None
+        else:
+            return target, argv[i:]
+    return None
+
+
+def run_app_command(target: str, args: list[str]) -> None:
+    """Run one of the app's click commands (``@app.cli.command()``) in an
+    application context, as ``flask <command>`` does."""
+    from flask.cli import ScriptInfo
+
+    app = load_app(target)
+    app.cli.main(args=args, prog_name="asyncflask", obj=ScriptInfo(create_app=lambda: app))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``asyncflask`` command."""
+    argv = sys.argv[1:] if argv is None else argv
+    command = _app_command(argv)
+    if command is not None:
+        target = command[0] or os.environ.get("ASYNCFLASK_APP") or os.environ.get("FLASK_APP")
+        if not target:
+            raise SystemExit("Error: give the application with --app module:app.")
+        run_app_command(target, command[1])
+        return
     args = build_parser().parse_args(argv)
     if not args.app:
         raise SystemExit("Error: give the application with --app module:app.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import math
-import uuid
 import typing as t
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType

@@ -232,8 +232,8 @@ def test_main_missing_attribute_is_a_clean_exit(app_module: str, uvicorn_run: Uv
 
 @pytest.mark.parametrize(
     "argv",
-    [["--app", "x:app"], ["--app", "x:app", "run", "--port", "not-a-port"], ["serve"]],
-    ids=["no-command", "bad-port", "unknown-command"],
+    [["--app", "x:app"], ["--app", "x:app", "run", "--port", "not-a-port"]],
+    ids=["no-command", "bad-port"],
 )
 def test_main_usage_errors(
     argv: list[str], uvicorn_run: UvicornCalls, capsys: pytest.CaptureFixture[str]
@@ -405,3 +405,71 @@ def test_app_run_serves_requests() -> None:
         assert r.status_code == 200
         assert r.text == "served by app.run"
     assert "Uvicorn running on http://127.0.0.1:" in server.stderr
+
+
+# -- the app's own click commands ------------------------------------------------
+
+COMMANDS_MODULE = """
+import click
+from asyncflask import Blueprint, Flask, current_app
+
+app = Flask(__name__)
+tools = Blueprint("tools", __name__)
+
+
+@app.cli.command("hello")
+@click.argument("name")
+def hello(name):
+    click.echo(f"hello {name} from {current_app.name}")
+
+
+@tools.cli.command("count")
+def count():
+    click.echo("3")
+
+
+app.register_blueprint(tools)
+"""
+
+
+def test_app_command_runs_in_an_app_context(tmp_path: Path) -> None:
+    (tmp_path / "cmds.py").write_text(COMMANDS_MODULE)
+    result = _run(
+        [sys.executable, "-m", "asyncflask", "--app", "cmds:app", "hello", "ann"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello ann from cmds\n"
+    result = _run(
+        [sys.executable, "-m", "asyncflask", "--app=cmds:app", "tools", "count"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "3\n"
+
+
+def test_unknown_app_command_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "cmds.py").write_text(COMMANDS_MODULE)
+    result = _run([sys.executable, "-m", "asyncflask", "--app", "cmds:app", "nope"], tmp_path)
+    assert result.returncode == 2
+    assert "No such command 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_app_command_without_an_app_is_a_clean_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ASYNCFLASK_APP", raising=False)
+    monkeypatch.delenv("FLASK_APP", raising=False)
+    with pytest.raises(SystemExit, match="give the application"):
+        main(["hello"])
+
+
+def test_test_cli_runner_invokes_app_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cmds_runner.py").write_text(COMMANDS_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import cmds_runner  # type: ignore[import-not-found]
+
+    result = cmds_runner.app.test_cli_runner().invoke(args=["hello", "bo"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "hello bo from cmds_runner\n"

@@ -4,8 +4,8 @@ once served the way ``make run`` serves it."""
 from __future__ import annotations
 
 import asyncio
-import io
 import importlib.util
+import io
 import re
 import sys
 import uuid
