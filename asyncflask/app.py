@@ -93,6 +93,12 @@ class Flask(App):
         self.template_context_processors[None] = [default_context_processor]
         #: Click commands registered by the app and its blueprints.
         self.cli = AppGroup(self.name)
+        # hooks a subclass overrides are always called; others only when needed
+        self._overridden = frozenset(
+            name
+            for name in ("preprocess_request", "do_teardown_request", "do_teardown_appcontext")
+            if getattr(type(self), name) is not getattr(Flask, name)
+        )
         # (path, method) -> rule, for rules without arguments
         self._static_routes: dict[tuple[str, str], Rule] = {}
         self._static_routes_size = -1
@@ -197,7 +203,13 @@ class Flask(App):
         try:
             if request_started.receivers:
                 await send(request_started, self)
-            rv: t.Any = await self.preprocess_request(ctx)
+            rv: t.Any = None
+            if (
+                self.before_request_funcs
+                or self.url_value_preprocessors
+                or "preprocess_request" in self._overridden
+            ):
+                rv = await self.preprocess_request(ctx)
             if rv is None:
                 rv = await self.dispatch_request(ctx)
         except Exception as e:
@@ -293,6 +305,20 @@ class Flask(App):
             and self.session_interface.get_cookie_name(self) in request.cookies  # type: ignore[arg-type]
         )
 
+    def _tears_down_requests(self) -> bool:
+        return bool(
+            self.teardown_request_funcs
+            or request_tearing_down.receivers
+            or "do_teardown_request" in self._overridden
+        )
+
+    def _tears_down_app_contexts(self) -> bool:
+        return bool(
+            self.teardown_appcontext_funcs
+            or appcontext_tearing_down.receivers
+            or "do_teardown_appcontext" in self._overridden
+        )
+
     async def do_teardown_request(self, exc: BaseException | None = None) -> None:
         """Call the ``teardown_request`` functions (after the response was
         sent)."""
@@ -368,6 +394,8 @@ class Flask(App):
         rules (str, bytes, dict, list, generators, responses and the
         ``(body, status)``, ``(body, headers)``, ``(body, status, headers)``
         tuples)."""
+        if type(rv) is str:
+            return self.response_class(rv)
         status: t.Any = None
         headers: t.Any = None
         if isinstance(rv, tuple):

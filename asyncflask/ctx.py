@@ -193,23 +193,28 @@ class RequestContext:
             app_ctx = self.app.app_context()
             app_ctx.push()
             self._app_ctx = app_ctx
-        else:
-            self._app_ctx = None
         self._tokens.append(_cv_request.set(self))
         if self.request.url_rule is None:
             self.match_request()
 
     async def pop(self, exc: BaseException | None = None) -> None:
         """Run teardown functions and leave the context."""
+        app = self.app
         try:
             if len(self._tokens) == 1:
-                await self.app.do_teardown_request(exc)
-                await self.request.close()
+                if app._tears_down_requests():
+                    await app.do_teardown_request(exc)
+                if self.request._cleanups:
+                    await self.request.close()
         finally:
             _cv_request.reset(self._tokens.pop())
-            if self._app_ctx is not None:
-                app_ctx, self._app_ctx = self._app_ctx, None
-                await app_ctx.pop(exc)
+            app_ctx = self._app_ctx
+            if app_ctx is not None:
+                self._app_ctx = None
+                if app._tears_down_app_contexts():
+                    await app_ctx.pop(exc)
+                else:
+                    app_ctx._pop_token()
 
     def copy(self) -> RequestContext:
         """A new context for the same request, for use in another task."""

@@ -133,29 +133,60 @@ class Request(SansIORequest):
     _received: int = 0
     _body_done: bool = False
 
+    _cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
+    _cleanups: list[t.Callable[[], Awaitable[None]]] | tuple[()] = ()
+
     def __init__(self, scope: Scope, receive: ASGIReceive | None = None) -> None:
         self.scope = scope
         self._receive = receive
         self.method = scope["method"]
-        self.scheme = scope.get("scheme", "http")
-        self.server = scope.get("server")
-        self.query_string = scope.get("query_string", b"")
-        client = scope.get("client")
-        self.remote_addr = client[0] if client else None
-        root_path = scope.get("root_path", "")
         raw = scope.get("raw_path")
-        if raw is not None and b"%" in raw:
+        if (raw is not None and b"%" in raw) or scope.get("root_path"):
+            self.path = self._routing_path(scope, raw)
+        else:
+            path = scope["path"]
+            self.path = path if path[:1] == "/" else "/" + path
+
+    @staticmethod
+    def _routing_path(scope: Scope, raw: bytes | None) -> str:
+        """The path after ``root_path``, decoded from ``raw_path`` as UTF-8."""
+        if raw is not None:
             path = unquote_to_bytes(raw).decode("utf-8", "replace")
         else:
             path = scope["path"]
+        root_path = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
-        self.root_path = root_path.rstrip("/")
-        self.path = path if path[:1] == "/" else "/" + path
-        self._cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
-        self._cleanups: list[t.Callable[[], Awaitable[None]]] = []
+        return path if path[:1] == "/" else "/" + path
 
-    # -- the parts of the scope that are parsed on first use ---------------
+    # -- the parts of the scope that are read on first use ------------------
+
+    @cached_property
+    def scheme(self) -> str:
+        """``http`` or ``https``."""
+        return t.cast(str, self.scope.get("scheme", "http"))
+
+    @cached_property
+    def server(self) -> tuple[str, int | None] | None:
+        """The server's ``(host, port)``, if the server says."""
+        server = self.scope.get("server")
+        return tuple(server) if server else None
+
+    @cached_property
+    def query_string(self) -> bytes:
+        """The raw query string."""
+        return t.cast(bytes, self.scope.get("query_string", b""))
+
+    @cached_property
+    def remote_addr(self) -> str | None:
+        """The client's address."""
+        client = self.scope.get("client")
+        return t.cast(str, client[0]) if client else None
+
+    @cached_property
+    def root_path(self) -> str:
+        """The prefix the app is mounted under, without a trailing slash."""
+        return t.cast(str, self.scope.get("root_path", "")).rstrip("/")
 
     @cached_property
     def headers(self) -> Headers:
@@ -446,10 +477,12 @@ class Request(SansIORequest):
 
     def add_cleanup(self, func: t.Callable[[], Awaitable[None]]) -> None:
         """Run ``await func()`` when the request ends (used for temp files)."""
+        if isinstance(self._cleanups, tuple):
+            self._cleanups = []
         self._cleanups.append(func)
 
     async def close(self) -> None:
         """Release what the body parsing holds (temporary files)."""
-        cleanups, self._cleanups = self._cleanups, []
+        cleanups, self._cleanups = self._cleanups, ()
         for func in cleanups:
             await func()
