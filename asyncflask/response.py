@@ -8,7 +8,6 @@ import json
 import logging
 import typing as t
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from contextlib import aclosing
 from urllib.parse import urljoin
 
 import anyio
@@ -28,6 +27,7 @@ from werkzeug.urls import iri_to_uri
 from werkzeug.utils import get_content_type
 
 from .globals import _cv_app
+from .streaming import send_stream
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
 from .utils import run_in_thread
 
@@ -310,74 +310,36 @@ class Response(SansIOResponse):
     async def _send_stream(self, receive: ASGIReceive, send: ASGISend) -> None:
         """Send the body as it is produced, stopping (and closing the body's
         generator) as soon as the client disconnects."""
-        from .asgi import wait_for_disconnect
+        completed = False
+        try:
+            completed = await send_stream(self.iter_chunks(), receive, send, self.keepalive)
+        finally:
+            body = self.response
+            if not completed or not (inspect.isgenerator(body) or inspect.isasyncgen(body)):
+                with anyio.CancelScope(shield=True):
+                    await self.aclose_body()
 
-        error: Exception | None = None
-        lock = anyio.Lock()
-        last_sent = anyio.current_time()
-
-        async def send_chunk(chunk: bytes) -> None:
-            nonlocal last_sent
-            async with lock:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                last_sent = anyio.current_time()
-
-        async def keepalive(interval: float, chunk: bytes) -> None:
-            while True:
-                await anyio.sleep(max(0.0, last_sent + interval - anyio.current_time()))
-                if anyio.current_time() - last_sent >= interval:
-                    await send_chunk(chunk)
-
-        async with anyio.create_task_group() as tg:
-
-            async def watch() -> None:
-                await wait_for_disconnect(receive)
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(watch)
-            if self.keepalive is not None:
-                tg.start_soon(keepalive, *self.keepalive)
-            completed = False
-            try:
-                async with aclosing(self.iter_chunks()) as chunks:  # type: ignore[type-var]
-                    async for chunk in chunks:
-                        if chunk:
-                            await send_chunk(chunk)
-                async with lock:
-                    await send({"type": "http.response.body", "body": b""})
-                completed = True
-            except Exception as e:
-                error = e
-            finally:
-                body = self.response
-                if not completed or not (inspect.isgenerator(body) or inspect.isasyncgen(body)):
-                    with anyio.CancelScope(shield=True):
-                        await self.aclose_body()
-                tg.cancel_scope.cancel()
-        if error is not None:
-            raise error
+    def encode_chunk(self, item: t.Any) -> bytes:
+        """Turn one item of a streamed body into bytes."""
+        return _encode(item)
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
-        """The body as bytes chunks."""
-        async for chunk in self.iter_chunks_raw():
-            yield _encode(chunk)
-
-    async def iter_chunks_raw(self) -> AsyncIterator[t.Any]:
-        """The body's items as produced; sync iterators are pulled in a
-        worker thread so they cannot block the event loop."""
+        """The body as bytes chunks; sync iterators are pulled in a worker
+        thread so they cannot block the event loop."""
         body = self.response
+        encode = self.encode_chunk
         if isinstance(body, list):
-            for chunk in body:
-                yield chunk
+            for item in body:
+                yield encode(item)
         elif isinstance(body, AsyncIterable):
-            async for chunk in body:
-                yield chunk
+            async for item in body:
+                yield encode(item)
         elif isinstance(body, Iterator):
-            while (chunk := await run_in_thread(next, body, _NO_BODY)) is not _NO_BODY:
-                yield chunk
+            while (item := await run_in_thread(next, body, _NO_BODY)) is not _NO_BODY:
+                yield encode(item)
         else:
-            for chunk in body:
-                yield chunk
+            for item in body:
+                yield encode(item)
 
     async def aclose_body(self) -> None:
         """Close the body's generator (runs its ``finally``)."""

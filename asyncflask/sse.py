@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import typing as t
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 
 from .globals import _cv_app
@@ -98,6 +98,6 @@ class EventStream(StreamingResponse):
         if ping is not None:
             self.keepalive = (ping, b": ping\n\n")
 
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
-        async for item in super().iter_chunks_raw():
-            yield _encode(item)
+    def encode_chunk(self, item: t.Any) -> bytes:
+        """Encode one event (a ``ServerSentEvent``, dict or string)."""
+        return _encode(item)

@@ -1,0 +1,87 @@
+"""Sending a body while it is produced: one disconnect watch per stream and
+optional keep-alive chunks, with no lock on the per-chunk path."""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import AsyncIterator
+
+import anyio
+
+from .asgi import wait_for_disconnect
+from .typing import ASGIReceive, ASGISend
+
+
+class _Sender:
+    """Sends body chunks; a keep-alive chunk never interleaves with one."""
+
+    def __init__(self, send: ASGISend) -> None:
+        self.send = send
+        self.busy = False
+        self.idle: anyio.Event | None = None
+        self.last_sent = anyio.current_time()
+
+    async def chunk(self, data: bytes, more: bool = True) -> None:
+        while self.busy:  # only while a keep-alive chunk is being sent
+            self.idle = self.idle or anyio.Event()
+            await self.idle.wait()
+        self.busy = True
+        try:
+            await self.send({"type": "http.response.body", "body": data, "more_body": more})
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        self.busy = False
+        self.last_sent = anyio.current_time()
+        if self.idle is not None:
+            self.idle.set()
+            self.idle = None
+
+    async def keepalive(self, interval: float, data: bytes) -> None:
+        while True:
+            await anyio.sleep(max(0.0, self.last_sent + interval - anyio.current_time()))
+            if not self.busy and anyio.current_time() - self.last_sent >= interval:
+                self.busy = True
+                try:
+                    await self.send({"type": "http.response.body", "body": data, "more_body": True})
+                finally:
+                    self._done()
+
+
+async def send_stream(
+    chunks: AsyncIterator[bytes],
+    receive: ASGIReceive,
+    send: ASGISend,
+    keepalive: tuple[float, bytes] | None = None,
+) -> bool:
+    """Send ``chunks`` then the end of the body; stop as soon as the client
+    disconnects. Returns whether the body was sent completely. An exception
+    from ``chunks`` propagates (the body is then left incomplete)."""
+    sender = _Sender(send)
+    error: Exception | None = None
+    completed = False
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            await wait_for_disconnect(receive)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        if keepalive is not None:
+            tg.start_soon(sender.keepalive, *keepalive)
+        try:
+            async for chunk in chunks:
+                if chunk:
+                    await sender.chunk(chunk)
+            await sender.chunk(b"", more=False)
+            completed = True
+        except Exception as e:
+            error = e
+        finally:
+            tg.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True):
+                await t.cast(t.Any, chunks).aclose()
+    if error is not None:
+        raise error
+    return completed
