@@ -333,7 +333,7 @@ class Response(SansIOResponse):
                 yield encode(item)
         elif isinstance(body, AsyncIterable):
             async for item in body:
-                yield encode(item)
+                yield item if type(item) is bytes else encode(item)
         elif isinstance(body, Iterator):
             while (item := await run_in_thread(next, body, _NO_BODY)) is not _NO_BODY:
                 yield encode(item)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing as t
 from collections.abc import AsyncIterator
+from time import monotonic
 
 import anyio
 
@@ -19,7 +20,7 @@ class _Sender:
         self.send = send
         self.busy = False
         self.idle: anyio.Event | None = None
-        self.last_sent = anyio.current_time()
+        self.last_sent = monotonic()
 
     async def chunk(self, data: bytes, more: bool = True) -> None:
         while self.busy:  # only while a keep-alive chunk is being sent
@@ -33,15 +34,15 @@ class _Sender:
 
     def _done(self) -> None:
         self.busy = False
-        self.last_sent = anyio.current_time()
+        self.last_sent = monotonic()
         if self.idle is not None:
             self.idle.set()
             self.idle = None
 
     async def keepalive(self, interval: float, data: bytes) -> None:
         while True:
-            await anyio.sleep(max(0.0, self.last_sent + interval - anyio.current_time()))
-            if not self.busy and anyio.current_time() - self.last_sent >= interval:
+            await anyio.sleep(max(0.0, self.last_sent + interval - monotonic()))
+            if not self.busy and monotonic() - self.last_sent >= interval:
                 self.busy = True
                 try:
                     await self.send({"type": "http.response.body", "body": data, "more_body": True})
@@ -71,9 +72,14 @@ async def send_stream(
         if keepalive is not None:
             tg.start_soon(sender.keepalive, *keepalive)
         try:
-            async for chunk in chunks:
-                if chunk:
-                    await sender.chunk(chunk)
+            if keepalive is None:
+                async for chunk in chunks:
+                    if chunk:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            else:
+                async for chunk in chunks:
+                    if chunk:
+                        await sender.chunk(chunk)
             await sender.chunk(b"", more=False)
             completed = True
         except Exception as e:
