@@ -3,14 +3,22 @@ optional keep-alive chunks, with no lock on the per-chunk path."""
 
 from __future__ import annotations
 
+import asyncio
 import typing as t
 from collections.abc import AsyncIterator
-from time import monotonic
 
 import anyio
 
 from .asgi import wait_for_disconnect
 from .typing import ASGIReceive, ASGISend
+
+
+def _clock() -> t.Callable[[], float]:
+    """The event loop's clock (what ``anyio.sleep`` measures), found once."""
+    try:
+        return asyncio.get_running_loop().time
+    except RuntimeError:
+        return anyio.current_time
 
 
 class _Sender:
@@ -20,7 +28,8 @@ class _Sender:
         self.send = send
         self.busy = False
         self.idle: anyio.Event | None = None
-        self.last_sent = monotonic()
+        self.now = _clock()
+        self.last_sent = self.now()
 
     async def chunk(self, data: bytes, more: bool = True) -> None:
         while self.busy:  # only while a keep-alive chunk is being sent
@@ -34,15 +43,15 @@ class _Sender:
 
     def _done(self) -> None:
         self.busy = False
-        self.last_sent = monotonic()
+        self.last_sent = self.now()
         if self.idle is not None:
             self.idle.set()
             self.idle = None
 
     async def keepalive(self, interval: float, data: bytes) -> None:
         while True:
-            await anyio.sleep(max(0.0, self.last_sent + interval - monotonic()))
-            if not self.busy and monotonic() - self.last_sent >= interval:
+            await anyio.sleep(max(0.0, self.last_sent + interval - self.now()))
+            if not self.busy and self.now() - self.last_sent >= interval:
                 self.busy = True
                 try:
                     await self.send({"type": "http.response.body", "body": data, "more_body": True})
