@@ -16,9 +16,10 @@ from .typing import ASGIReceive, ASGISend
 def _clock() -> t.Callable[[], float]:
     """The event loop's clock (what ``anyio.sleep`` measures), found once."""
     try:
-        return asyncio.get_running_loop().time
+        loop = asyncio.get_running_loop()
     except RuntimeError:
         return anyio.current_time
+    return lambda: loop.time()
 
 
 class _Sender:
