@@ -184,6 +184,19 @@ class Request(SansIORequest):
         return t.cast(str, client[0]) if client else None
 
     @cached_property
+    def args(self) -> MultiDict[str, str]:
+        """The query string's arguments (``getlist``, ``get(key, type=int)``)."""
+        qs = self.query_string
+        if b"%" in qs or b"+" in qs or not qs.isascii():
+            return SansIORequest.args.fget(self)  # type: ignore[attr-defined,no-any-return]
+        # nothing to unquote: split as parse_qsl(keep_blank_values=True) would
+        pairs = [
+            (key, value)
+            for key, _, value in (part.partition("=") for part in qs.decode().split("&") if part)
+        ]
+        return self.parameter_storage_class(pairs)
+
+    @cached_property
     def root_path(self) -> str:
         """The prefix the app is mounted under, without a trailing slash."""
         return t.cast(str, self.scope.get("root_path", "")).rstrip("/")

@@ -499,3 +499,28 @@ async def test_request_method_attributes_for_head(app: Flask, client: TestClient
     await client.head("/")
     await client.get("/")
     assert seen == ["HEAD", "GET"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        b"",
+        b"a=1&b=2&a=3",
+        b"a&b=&=c&&d=1=2",
+        b"x=%20y&z=+&w=a+b",
+        b"q=caf\xc3\xa9",
+        b"q=%C3%A9%ZZ",
+        b"a=1;b=2",
+        b"&&",
+        b"=",
+    ],
+)
+def test_args_parse_like_werkzeug(query: bytes) -> None:
+    from werkzeug.sansio.request import Request as SansIORequest
+
+    from asyncflask import Request
+
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": query, "headers": []}
+    ours = Request(scope).args
+    theirs = SansIORequest.args.fget(Request(scope))  # type: ignore[attr-defined]
+    assert list(ours.items(multi=True)) == list(theirs.items(multi=True))
