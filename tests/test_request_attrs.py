@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import httpx
+import pytest
 
 from asyncflask import Flask, request
 from asyncflask.testing import ASGITransport, TestClient
