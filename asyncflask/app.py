@@ -96,7 +96,13 @@ class Flask(App):
         # hooks a subclass overrides are always called; others only when needed
         self._overridden = frozenset(
             name
-            for name in ("preprocess_request", "do_teardown_request", "do_teardown_appcontext")
+            for name in (
+                "preprocess_request",
+                "dispatch_request",
+                "process_response",
+                "do_teardown_request",
+                "do_teardown_appcontext",
+            )
             if getattr(type(self), name) is not getattr(Flask, name)
         )
         # (path, method) -> rule, for rules without arguments
@@ -211,7 +217,10 @@ class Flask(App):
             ):
                 rv = await self.preprocess_request(ctx)
             if rv is None:
-                rv = await self.dispatch_request(ctx)
+                if "dispatch_request" in self._overridden:
+                    rv = await self.dispatch_request(ctx)
+                else:
+                    rv = await self._call_view(ctx)
         except Exception as e:
             rv = await self.handle_user_exception(e)
         return await self.finalize_request(rv)
@@ -239,7 +248,11 @@ class Flask(App):
     async def dispatch_request(self, ctx: RequestContext | None = None) -> ResponseReturnValue:
         """Call the view for the matched rule (a plain ``def`` view runs in a
         worker thread) and return its value."""
-        ctx = ctx or _cv_request.get()
+        return t.cast("ResponseReturnValue", await self._call_view(ctx or _cv_request.get()))
+
+    def _call_view(self, ctx: RequestContext) -> t.Awaitable[t.Any]:
+        """The awaitable that runs the matched view (or raises the routing
+        error, or answers an automatic ``OPTIONS``)."""
         req = ctx.request
         if req.routing_exception is not None:
             raise req.routing_exception
@@ -247,12 +260,12 @@ class Flask(App):
         if rule is None:  # pragma: no cover - a bound adapter always matches or raises
             raise InternalServerError()
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-            return self.make_default_options_response(ctx)
+            return _ready(self.make_default_options_response(ctx))
         view: t.Callable[..., t.Any] = self.view_functions[rule.endpoint]
         kwargs = req.view_args or {}
         if is_async_callable(view):
-            return t.cast("ResponseReturnValue", await view(**kwargs))
-        return t.cast("ResponseReturnValue", await run_in_thread(view, **kwargs))
+            return t.cast(t.Awaitable[t.Any], view(**kwargs))
+        return run_in_thread(view, **kwargs)
 
     def make_default_options_response(self, ctx: RequestContext) -> Response:
         """The answer to an automatic ``OPTIONS`` request: an empty 200 with
@@ -269,7 +282,15 @@ class Flask(App):
         ``after_request`` functions on it."""
         response = self.make_response(rv)
         try:
-            response = await self.process_response(response)
+            ctx = _cv_request.get()
+            if (
+                ctx._after_request_functions
+                or self.after_request_funcs
+                or ctx._session is not None
+                or "process_response" in self._overridden
+                or self._session_needs_refresh(ctx.request)
+            ):
+                response = await self.process_response(response)
             if request_finished.receivers:
                 await send(request_finished, self, response=response)
         except Exception:
@@ -627,6 +648,10 @@ class Flask(App):
             self.debug = bool(debug)
         options.setdefault("log_level", "debug" if self.debug else "info")
         uvicorn.run(self, host=host or "127.0.0.1", port=port or 5000, **options)
+
+
+async def _ready(value: t.Any) -> t.Any:
+    return value
 
 
 def _subdomain(host: str, server_name: str) -> str:
