@@ -24,7 +24,8 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
 )
-from werkzeug.routing import BuildError, MapAdapter, RoutingException, Rule
+from werkzeug.routing import BuildError, Map, MapAdapter, RoutingException, Rule
+from werkzeug.routing.rules import RuleFactory
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from .asgi import handle_lifespan, refuse_websocket
@@ -51,6 +52,18 @@ if t.TYPE_CHECKING:
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 
 
+class URLMap(Map):
+    """Werkzeug's ``Map`` that counts the rules added, so a request can tell
+    cheaply whether the routing table changed."""
+
+    version = 0
+
+    def add(self, rulefactory: RuleFactory) -> None:
+        """Add a rule (or rule factory) to the map."""
+        super().add(rulefactory)
+        self.version += 1
+
+
 class Flask(App):
     """The application: a Flask app that is an ASGI callable.
 
@@ -64,6 +77,7 @@ class Flask(App):
     response_class: type[Response] = Response
     session_interface: SessionInterface = SecureCookieSessionInterface()
     json_provider_class = JSONProvider
+    url_map_class = URLMap
 
     def __init__(
         self,
@@ -107,7 +121,7 @@ class Flask(App):
         )
         # (path, method) -> rule, for rules without arguments
         self._static_routes: dict[tuple[str, str], Rule] = {}
-        self._static_routes_size = -1
+        self._static_routes_version = -1
         #: Functions run at server startup (ASGI lifespan), in order.
         self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
         #: Functions run at server shutdown, in reverse order.
@@ -482,10 +496,13 @@ class Flask(App):
         url_map = self.url_map
         if url_map.host_matching or self.subdomain_matching:
             return None
-        if url_map._remap or len(url_map._rules) != self._static_routes_size:
+        version = getattr(url_map, "version", None)
+        if version is None:  # a Map class of the user's: count the rules
+            version = len(url_map._rules)
+        if url_map._remap or version != self._static_routes_version:
             url_map.update()
             self._static_routes.clear()
-            self._static_routes_size = len(url_map._rules)
+            self._static_routes_version = version
         key = (request.path, request.method)
         rule = self._static_routes.get(key)
         if rule is not None:

@@ -712,3 +712,18 @@ async def test_blueprint_url_value_preprocessor_and_url_defaults(
     assert r.status_code == 200
     assert r.get_json() == {"lang": "de", "view_args": {}, "self": "/de/about", "index": "/de/"}
     assert (await client.get("/outside/fr")).text == "outside fr False"
+
+
+async def test_rules_added_after_requests_are_matched(app: Flask, client: TestClient) -> None:
+    from werkzeug.routing import Rule
+
+    @app.route("/a")
+    async def a() -> str:
+        return "a"
+
+    assert (await client.get("/a")).text == "a"
+    assert (await client.get("/b")).status_code == 404
+    app.url_map.add(Rule("/b", endpoint="b"))
+    app.view_functions["b"] = lambda: "b"
+    assert (await client.get("/b")).text == "b"
+    assert (await client.get("/a")).text == "a"
