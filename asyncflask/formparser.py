@@ -242,10 +242,16 @@ async def _parse_urlencoded(request: Request) -> Form:
             raise RequestEntityTooLarge()
         chunks.append(chunk)
     body = b"".join(chunks).decode("utf-8", "replace")
-    try:
-        pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=request.max_form_parts)
-    except ValueError:
-        raise RequestEntityTooLarge() from None
+    max_parts = request.max_form_parts
+    if "%" in body or "+" in body:
+        try:
+            pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=max_parts)
+        except ValueError:
+            raise RequestEntityTooLarge() from None
+    else:  # nothing to unquote: split as parse_qsl(keep_blank_values=True) would
+        pairs = [(k, v) for k, _, v in (part.partition("=") for part in body.split("&") if part)]
+        if max_parts is not None and len(pairs) > max_parts:
+            raise RequestEntityTooLarge()
     return ImmutableMultiDict(pairs)
 
 

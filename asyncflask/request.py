@@ -21,7 +21,8 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 from werkzeug.sansio.request import Request as SansIORequest
-from werkzeug.sansio.utils import get_host
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.utils import get_content_length, get_host
 from werkzeug.utils import cached_property
 
 from .globals import _cv_app
@@ -195,6 +196,21 @@ class Request(SansIORequest):
             for key, _, value in (part.partition("=") for part in qs.decode().split("&") if part)
         ]
         return self.parameter_storage_class(pairs)
+
+    @cached_property
+    def content_length(self) -> int | None:
+        """The body's declared length (``None`` when chunked or unknown)."""
+        return get_content_length(
+            self._raw_header(b"content-length"), self._raw_header(b"transfer-encoding")
+        )
+
+    def _parse_content_type(self) -> None:
+        if not hasattr(self, "_parsed_content_type"):
+            value = self._raw_header(b"content-type") or ""
+            if ";" in value or '"' in value or "," in value:
+                self._parsed_content_type = parse_options_header(value)
+            else:  # a bare type has no parameters to parse
+                self._parsed_content_type = (value.strip(), {})
 
     @cached_property
     def root_path(self) -> str:

@@ -525,3 +525,41 @@ def test_args_parse_like_werkzeug(query: bytes) -> None:
     ours = Request(scope).args
     theirs = SansIORequest.args.fget(Request(scope))  # type: ignore[attr-defined]
     assert list(ours.items(multi=True)) == list(theirs.items(multi=True))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "length", "encoding"),
+    [
+        ("", None, None),
+        ("application/json", "12", None),
+        ("Application/JSON", "x", None),
+        ("text/plain; charset=latin-1", "-3", None),
+        ('multipart/form-data; boundary="a;b"', "7", "chunked"),
+        (" application/json ", "5", "gzip"),
+        ("a/b,c/d", None, "gzip, chunked"),
+    ],
+)
+def test_content_type_and_length_parse_like_werkzeug(
+    content_type: str, length: str | None, encoding: str | None
+) -> None:
+    from werkzeug.datastructures import Headers
+    from werkzeug.sansio.request import Request as SansIORequest
+
+    from asyncflask import Request
+
+    pairs = [("Content-Type", content_type)]
+    if length is not None:
+        pairs.append(("Content-Length", length))
+    if encoding is not None:
+        pairs.append(("Transfer-Encoding", encoding))
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in pairs],
+    }
+    ours = Request(scope)
+    theirs = SansIORequest("POST", "http", None, "", "/", b"", Headers(pairs), None)
+    assert (ours.mimetype, ours.mimetype_params) == (theirs.mimetype, theirs.mimetype_params)
+    assert ours.content_length == theirs.content_length
