@@ -20,8 +20,8 @@ from werkzeug.exceptions import (
     RequestEntityTooLarge,
     UnsupportedMediaType,
 )
-from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.http import parse_options_header
+from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
 from werkzeug.utils import cached_property
 
