@@ -14,7 +14,7 @@ import typing as t
 import unicodedata
 import zlib
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from time import time
 from urllib.parse import quote
 
@@ -30,13 +30,13 @@ from werkzeug.http import (
 )
 from werkzeug.security import safe_join
 
-from .globals import _cv_app
+from .globals import _cv_app, current_app
 from .request import Request
 from .response import Response
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
 from .utils import run_in_thread
 
-__all__ = ["FileResponse", "send_file", "send_from_directory"]
+__all__ = ["FileResponse", "StaticFilesMixin", "send_file", "send_from_directory"]
 
 MaxAge = int | t.Callable[[str | None], int | None] | None
 
@@ -351,3 +351,26 @@ def send_from_directory(
     if not os.path.isfile(joined):
         raise NotFound()
     return send_file(joined, **kwargs)
+
+
+class StaticFilesMixin:
+    """``send_static_file`` (the view of the ``static`` route) and
+    ``get_send_file_max_age``, shared by the app and blueprints."""
+
+    has_static_folder: bool
+    static_folder: str | None
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """``SEND_FILE_MAX_AGE_DEFAULT`` in seconds, or ``None`` (the default:
+        browsers then revalidate with conditional requests)."""
+        value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
+        if isinstance(value, timedelta):
+            return int(value.total_seconds())
+        return t.cast("int | None", value)
+
+    def send_static_file(self, filename: str) -> FileResponse:
+        """The view that serves files from :attr:`static_folder`."""
+        if not self.has_static_folder:
+            raise RuntimeError("'static_folder' must be set to serve static_files.")
+        max_age = self.get_send_file_max_age(filename)
+        return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)

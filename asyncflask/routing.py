@@ -1,0 +1,161 @@
+"""Routing: matching requests to rules and building URLs."""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import quote as _url_quote
+
+from flask.sansio.app import App
+from werkzeug.routing import BuildError, Map, MapAdapter, Rule
+from werkzeug.routing.rules import RuleFactory
+
+from .globals import _cv_app, _cv_request
+
+if t.TYPE_CHECKING:
+    from .request import Request
+
+__all__ = ["RoutingMixin", "URLMap"]
+
+
+class URLMap(Map):
+    """Werkzeug's ``Map`` that counts the rules added, so a request can tell
+    cheaply whether the routing table changed."""
+
+    version = 0
+
+    def add(self, rulefactory: RuleFactory) -> None:
+        """Add a rule (or rule factory) to the map."""
+        super().add(rulefactory)
+        self.version += 1
+
+
+class RoutingMixin(App):
+    """The app's routing: a fast match for the common case, the URL adapter
+    for the rest, and ``url_for``."""
+
+    _static_routes: dict[tuple[str, str], Rule]
+    _static_routes_version: int
+
+    def fast_match(self, request: Request) -> tuple[Rule, dict[str, t.Any]] | None:
+        """Match a request without binding a URL adapter, for the common case
+        (no host or subdomain matching, no redirect). ``None`` means: use the
+        adapter, which handles every case and raises the routing errors."""
+        url_map = self.url_map
+        if url_map.host_matching or self.subdomain_matching:
+            return None
+        version = getattr(url_map, "version", None)
+        if version is None:  # a Map class of the user's: count the rules
+            version = len(url_map._rules)
+        if url_map._remap or version != self._static_routes_version:
+            url_map.update()
+            self._static_routes.clear()
+            self._static_routes_version = version
+        key = (request.path, request.method)
+        rule = self._static_routes.get(key)
+        if rule is not None:
+            return rule, {}
+        try:
+            rule, values = url_map._matcher.match(
+                url_map.default_subdomain or "",
+                f"/{request.path.lstrip('/')}",
+                request.method,
+                False,
+            )
+        except Exception:
+            return None
+        if rule.redirect_to is not None or (
+            url_map.redirect_defaults and url_map._rules_by_endpoint[rule.endpoint][0] is not rule
+        ):
+            return None
+        if not rule.arguments and len(self._static_routes) < 4096:
+            self._static_routes[key] = rule
+        return rule, t.cast(dict[str, t.Any], values)
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """Bind the URL map to a request (or, outside one, to
+        ``SERVER_NAME``)."""
+        if request is not None:
+            if (trusted_hosts := self.config["TRUSTED_HOSTS"]) is not None:
+                request.trusted_hosts = trusted_hosts
+            host = request.host
+            subdomain = None
+            server_name = self.config["SERVER_NAME"]
+            if self.url_map.host_matching:
+                server_name = None
+            elif not self.subdomain_matching:
+                subdomain = self.url_map.default_subdomain or ""
+            elif server_name is not None:
+                subdomain = _subdomain(host, server_name)
+            return self.url_map.bind(
+                server_name or host,
+                script_name=request.root_path or "/",
+                subdomain=subdomain,
+                url_scheme=request.scheme,
+                default_method=request.method,
+                path_info=request.path,
+                query_args=request.query_string.decode("latin-1"),
+            )
+        if self.config["SERVER_NAME"] is not None:
+            return self.url_map.bind(
+                self.config["SERVER_NAME"],
+                script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=self.config["PREFERRED_URL_SCHEME"],
+            )
+        return None
+
+    def url_for(
+        self,
+        /,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: t.Any,
+    ) -> str:
+        """Build the URL of ``endpoint`` (see :func:`asyncflask.url_for`)."""
+        req_ctx = _cv_request.get(None)
+        url_adapter: MapAdapter | None
+        if req_ctx is not None:
+            url_adapter = req_ctx.url_adapter
+            blueprint_name = req_ctx.request.blueprint
+            if endpoint[:1] == ".":
+                endpoint = f"{blueprint_name}{endpoint}" if blueprint_name else endpoint[1:]
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            app_ctx = _cv_app.get(None)
+            if app_ctx is not None:
+                url_adapter = app_ctx.url_adapter
+            else:
+                url_adapter = self.create_url_adapter(None)
+            if url_adapter is None:
+                raise RuntimeError(
+                    "Unable to build URLs outside an active request without"
+                    " 'SERVER_NAME' configured. Also configure"
+                    " 'APPLICATION_ROOT' and 'PREFERRED_URL_SCHEME' as needed."
+                )
+            if _external is None:
+                _external = True
+        if _scheme is not None and not _external:
+            raise ValueError("When specifying '_scheme', '_external' must be True.")
+        self.inject_url_defaults(endpoint, values)
+        try:
+            rv = t.cast(MapAdapter, url_adapter).build(
+                endpoint, values, method=_method, url_scheme=_scheme, force_external=_external
+            )
+        except BuildError as error:
+            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
+            return self.handle_url_build_error(error, endpoint, values)
+        if _anchor is not None:
+            rv = f"{rv}#{_url_quote(_anchor, safe='%!#$&()*+,/:;=?@')}"
+        return rv
+
+
+def _subdomain(host: str, server_name: str) -> str:
+    host_parts = host.lower().split(":")[0].split(".")
+    server_parts = server_name.lower().split(":")[0].split(".")
+    if host_parts[-len(server_parts) :] != server_parts:
+        return "<invalid>"
+    return ".".join(host_parts[: -len(server_parts)])
