@@ -117,12 +117,13 @@ class RequestContext:
     the session and the functions registered with ``after_this_request``.
     """
 
+    _after_request_functions: list[AfterRequestCallable] | tuple[()] = ()
+
     def __init__(self, app: Flask, request: Request) -> None:
         self.app = app
         self.request = request
         self.flashes: list[tuple[str, str]] | None = None
         self._session: SessionMixin | None = None
-        self._after_request_functions: list[AfterRequestCallable] = []
         self._app_ctx: AppContext | None = None
         self._tokens: list[contextvars.Token[RequestContext]] = []
         self._url_adapter: MapAdapter | bool | None = False
@@ -289,6 +290,8 @@ def after_this_request(f: F) -> F:
             "'after_this_request' can only be used when a request"
             " context is active, such as in a view function."
         )
+    if isinstance(ctx._after_request_functions, tuple):
+        ctx._after_request_functions = []
     ctx._after_request_functions.append(f)
     return f
 

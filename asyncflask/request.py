@@ -341,11 +341,9 @@ class Request(SansIORequest):
         """The body as an async iterable of bytes chunks."""
         return RequestStream(self)
 
-    async def _iter_body(self) -> AsyncIterator[bytes]:
-        if self._cached_data is not None:
-            if self._cached_data:
-                yield self._cached_data
-            return
+    def _start_body(self) -> int | None:
+        """Mark the body as being read and return the size limit; a declared
+        length over it is refused before anything is read."""
         if self._body_started:
             raise RuntimeError(
                 "The request body was already read. Use get_data() (which"
@@ -353,31 +351,55 @@ class Request(SansIORequest):
             )
         self._body_started = True
         limit = self.max_content_length
-        length = self.content_length
-        if limit is not None and length is not None and length > limit:
+        if limit is not None:
+            length = self.content_length
+            if length is not None and length > limit:
+                raise RequestEntityTooLarge()
+        return limit
+
+    async def _next_chunk(self, limit: int | None) -> tuple[bytes, bool]:
+        """The next piece of the body and whether more follows."""
+        message = await t.cast("ASGIReceive", self._receive)()
+        if message["type"] == "http.disconnect":
+            self._body_done = True
+            raise ClientDisconnected()
+        chunk: bytes = message.get("body", b"")
+        self._received += len(chunk)
+        if limit is not None and self._received > limit:
             raise RequestEntityTooLarge()
-        receive = self._receive
-        if receive is None:
+        more: bool = message.get("more_body", False)
+        if not more:
+            self._body_done = True
+        return chunk, more
+
+    async def _iter_body(self) -> AsyncIterator[bytes]:
+        if self._cached_data is not None:
+            if self._cached_data:
+                yield self._cached_data
+            return
+        limit = self._start_body()
+        if self._receive is None:
             self._body_done = True
             return
-        received = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                self._body_done = True
-                raise ClientDisconnected()
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            self._received = received
-            if limit is not None and received > limit:
-                raise RequestEntityTooLarge()
-            more = message.get("more_body", False)
-            if not more:
-                self._body_done = True
+        more = True
+        while more:
+            chunk, more = await self._next_chunk(limit)
             if chunk:
                 yield chunk
-            if not more:
-                return
+
+    async def _read_body(self) -> bytes:
+        limit = self._start_body()
+        if self._receive is None:
+            self._body_done = True
+            return b""
+        chunk, more = await self._next_chunk(limit)
+        if not more:
+            return chunk
+        chunks = [chunk]
+        while more:
+            chunk, more = await self._next_chunk(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
@@ -393,7 +415,7 @@ class Request(SansIORequest):
         elif self._form_read_body or (self._body_started and self._body_done):
             data = b""
         else:
-            data = b"".join([chunk async for chunk in self._iter_body()])
+            data = await self._read_body()
             if cache:
                 self._cached_data = data
         if as_text:
