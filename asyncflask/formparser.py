@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import typing as t
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState
@@ -241,18 +241,30 @@ async def _parse_urlencoded(request: Request) -> Form:
         if limit is not None and size > limit:
             raise RequestEntityTooLarge()
         chunks.append(chunk)
-    body = b"".join(chunks).decode("utf-8", "replace")
+    pairs = parse_urlencoded(b"".join(chunks))
     max_parts = request.max_form_parts
-    if "%" in body or "+" in body:
-        try:
-            pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=max_parts)
-        except ValueError:
-            raise RequestEntityTooLarge() from None
-    else:  # nothing to unquote: split as parse_qsl(keep_blank_values=True) would
-        pairs = [(k, v) for k, _, v in (part.partition("=") for part in body.split("&") if part)]
-        if max_parts is not None and len(pairs) > max_parts:
-            raise RequestEntityTooLarge()
+    if max_parts is not None and len(pairs) > max_parts:
+        raise RequestEntityTooLarge()
     return ImmutableMultiDict(pairs)
+
+
+def parse_urlencoded(body: bytes) -> list[tuple[str, str]]:
+    """``key=value&...`` pairs, as ``parse_qsl(keep_blank_values=True)``
+    gives them (UTF-8, bad bytes replaced), unquoting all the text at once."""
+    parts = [part.partition(b"=") for part in body.split(b"&") if part]
+    pieces = [piece for key, _, value in parts for piece in (key, value)]
+    if b"%" not in body and b"+" not in body:
+        texts = [piece.decode("utf-8", "replace") for piece in pieces]
+    else:
+        # NUL cannot be in a form body as such (it would be %00), so it can
+        # join the pieces: one unquote and one decode instead of one per piece
+        joined = b"\x00".join(pieces).replace(b"+", b" ")
+        texts = unquote_to_bytes(joined).decode("utf-8", "replace").split("\x00")
+        if len(texts) != len(pieces) or b"\x00" in body:  # an encoded NUL
+            texts = [
+                unquote_to_bytes(p.replace(b"+", b" ")).decode("utf-8", "replace") for p in pieces
+            ]
+    return list(zip(texts[0::2], texts[1::2], strict=True))
 
 
 async def parse_form(request: Request) -> tuple[Form, Files]:

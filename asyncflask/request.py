@@ -25,6 +25,7 @@ from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
 from werkzeug.utils import cached_property
 
+from .formparser import parse_form
 from .globals import _cv_app
 
 if t.TYPE_CHECKING:
@@ -476,8 +477,6 @@ class Request(SansIORequest):
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
-        from .formparser import parse_form
-
         self._form_read_body = self._cached_data is None and self.mimetype in (
             "multipart/form-data",
             "application/x-www-form-urlencoded",

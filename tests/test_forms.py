@@ -809,3 +809,30 @@ async def test_disconnect_while_parsing_a_form(
         assert result.sent == []
     assert [type(e) for e in caught] == [ClientDisconnected, ClientDisconnected]
     assert_no_errors_logged(caplog)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"a=1&b=2&a=3",
+        b"a&b=&=c&&d=1=2",
+        b"x=%20y&z=+&w=a+b",
+        b"q=caf\xc3\xa9",
+        b"q=%C3%A9%ZZ",
+        b"a=%00&b=2",
+        b"a=%C3&b=%A9",
+        b"k%3D=v%26",
+        b"&&",
+        b"=",
+        b"a=\x00b",
+        b"n=%ff%fe&m=%e2%82",
+    ],
+)
+def test_urlencoded_parsing_matches_parse_qsl(body: bytes) -> None:
+    from urllib.parse import parse_qsl
+
+    from asyncflask.formparser import parse_urlencoded
+
+    expected = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    assert parse_urlencoded(body) == expected
