@@ -1,7 +1,7 @@
-"""Every code snippet of the Flask request/response documentation in
-``/work/shared/seeds/*.txt``, ported to asyncflask and checked.
+"""Every code snippet of the Flask request/response documentation the project
+started from, ported to asyncflask and checked.
 
-The port changes only what DESIGN.md says changes: views are ``async def``,
+The port changes only what the migration guide says changes: views are ``async def``,
 imports come from ``asyncflask``, and reading the body is awaited
 (``await request.get_json()``, ``await request.form``, ``await
 request.files``, ``await request.data``, ``await request.get_data(...)``,
@@ -9,11 +9,9 @@ request.files``, ``await request.data``, ``await request.get_data(...)``,
 ``await render_template(...)``). Where a snippet only assigns a value, the
 test records it in ``seen`` to check it.
 
-Seed files: ``seed000`` is 000_848a38230247784b.txt (Flask's Request and
-Response overview), ``seed001`` is 001_e52335551fc314e3.txt (a tutorial),
-``seed002`` is 002_3bf0cae3eb5a6318.txt (an article), ``seed003`` is
-003_927e5ba43bc57871.txt (the Response reference). Tests are named
-``test_seedNNN_<section>``.
+The documents: ``seed000`` is an overview of Flask's Request and Response,
+``seed001`` a tutorial, ``seed002`` an article and ``seed003`` the Response
+reference. Tests are named ``test_seedNNN_<section>``.
 """
 
 from __future__ import annotations
