@@ -86,17 +86,13 @@ class _Reader:
 
 
 class Counter:
-    """A sink that counts bytes and keeps the first ``keep`` of them."""
+    """A sink that only counts bytes."""
 
-    def __init__(self, keep: int = 0) -> None:
+    def __init__(self) -> None:
         self.size = 0
-        self.keep = keep
-        self.head = bytearray()
 
     def __call__(self, data: bytes) -> None:
         self.size += len(data)
-        if len(self.head) < self.keep:
-            self.head += data[: self.keep - len(self.head)]
 
 
 def request(
@@ -115,6 +111,7 @@ def request(
     ``body`` is bytes or an iterable of bytes (then ``length`` is its total
     size). With a ``sink``, body bytes go to it and ``Reply.body`` is empty.
     """
+    parts: Iterable[bytes]
     if isinstance(body, bytes):
         length, parts = len(body), [body]
     else:

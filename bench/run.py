@@ -26,12 +26,13 @@ from .scenarios import METRICS, MIB, SCENARIOS, CheckFailed, Scenario, Settings,
 from .server import ROOT, Server
 
 SERVER_CPU, CLIENT_CPU = 0, 1
-NEEDS = {"starlette": "starlette", "quart": "quart", "asyncflask": "asyncflask"}
+MODULES = {"raw": "python_multipart"}  # what each app needs installed, if not its own name
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="short runs (under 2 minutes)")
+    p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     p.add_argument("--only", help="comma-separated scenarios (a prefix like 'routes' works)")
     p.add_argument("--frameworks", help=f"comma-separated subset of {','.join(FRAMEWORKS)}")
     p.add_argument("--rounds", type=int, help="rounds per scenario (default 5, quick 2)")
@@ -89,14 +90,14 @@ class Bench:
     def start_all(self) -> None:
         """Start every needed server at once, then wait for each."""
         for fw in self.frameworks:
-            if importlib.util.find_spec(NEEDS.get(fw, "uvicorn")) is None:
+            if importlib.util.find_spec(MODULES.get(fw, fw)) is None:
                 for sc in self.scenarios:
                     self.errors[sc.name, fw] = f"{fw} is not installed (pip install -e '.[bench]')"
                 continue
-            for routes in sorted({sc.routes or 0 for sc in self.scenarios}):
-                srv = Server(fw, routes or None, self.server_cpu, self.settings.workdir)
+            for size in sorted({sc.routes or 0 for sc in self.scenarios}):
+                srv = Server(fw, size or None, self.server_cpu, self.settings.workdir)
                 srv.start()
-                self.servers[fw, routes or None] = srv
+                self.servers[fw, size or None] = srv
         for (fw, routes), srv in self.servers.items():
             try:
                 srv.wait_ready()
@@ -107,8 +108,11 @@ class Bench:
 
     def attempt(self, sc: Scenario, fw: str, first: bool) -> None:
         key = (sc.name, fw)
+        srv = None
+        logged = 0
         try:
             srv = self.server(fw, sc.routes)
+            logged = srv.log_size()
             if first:
                 sc.check(sc, srv)
                 if sc.kind == "wrk" and not self.settings.quick:
@@ -116,11 +120,13 @@ class Bench:
             run = measure(sc, srv, self.settings)
         except CheckFailed as e:
             self.errors[key] = str(e)
-        except (OSError, RuntimeError, ValueError, KeyError) as e:
+        except Exception as e:  # whatever goes wrong is that framework's FAIL
             self.errors[key] = f"{type(e).__name__}: {e}"
         else:
             self.runs.setdefault(key, []).append(run)
             return
+        if srv is not None and (line := srv.last_log_line(logged)):
+            self.errors[key] += f" (server log: {line})"
         print(f"  FAIL {sc.name} / {fw}: {self.errors[key]}", flush=True)
 
     def run(self) -> None:
@@ -171,6 +177,10 @@ class Bench:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.list:
+        for sc in SCENARIOS:
+            print(f"{sc.name:<12} {sc.summary}")
+        return 0
     q = args.quick
     scenarios = [
         sc
@@ -181,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(sc.kind == "wrk" for sc in scenarios) and wrk.ensure_wrk() is None:
         return 2
     started = time.monotonic()
+    machine = report.machine()  # before the servers import asyncflask
     with tempfile.TemporaryDirectory(prefix="asyncflask-bench-") as tmp:
         settings = Settings(
             quick=q,
@@ -199,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             bench.stop()
     data: dict[str, Any] = {
-        "machine": report.machine(),
+        "machine": machine,
         "settings": {
             "quick": q,
             "rounds": settings.rounds,

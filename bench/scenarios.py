@@ -87,7 +87,7 @@ def fetch(server: Server, sc: Scenario, path: str | None = None) -> client.Reply
 
 
 def expect_status(reply: client.Reply, status: int = 200) -> None:
-    expect(reply.status == status, f"status {reply.status}, want {status}: {reply.body[:120]!r}")
+    expect(reply.status == status, f"status {reply.status}, want {status}: {reply.body[:60]!r}")
 
 
 def expect_json(reply: client.Reply, want: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from quart import Quart, Response, jsonify, request
@@ -51,7 +52,7 @@ async def echo() -> Response:
 async def upload() -> Response:
     file = (await request.files)["file"]
     path = upload_path()
-    await file.save(path)
+    await file.save(Path(path))
     return jsonify(saved_file_summary(path, request.args.get("digest") == "1"))
 
 
