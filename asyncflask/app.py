@@ -65,6 +65,11 @@ class Flask(StaticFilesMixin, RoutingMixin):
     session_interface: SessionInterface = SecureCookieSessionInterface()
     json_provider_class = JSONProvider
     url_map_class = URLMap
+    #: At server startup, move everything loaded so far (modules, the app and
+    #: its routes: objects that live as long as the process) out of the
+    #: garbage collector's sight, so its full collections stay short instead
+    #: of showing up as latency spikes.
+    freeze_gc_on_startup = True
 
     def __init__(
         self,
@@ -180,10 +185,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
         async with self.app_context():
             for func in self.before_serving_funcs:
                 await call_maybe_async(func)
-        if self.config.get("GC_FREEZE_ON_STARTUP", True):
-            # Everything loaded by now (modules, the app, its routes) lives as
-            # long as the process: keep the garbage collector from walking it
-            # again and again, which otherwise shows as latency spikes.
+        if self.freeze_gc_on_startup:
             gc.collect()
             gc.freeze()
 
