@@ -234,18 +234,29 @@ async def _parse_multipart(request: Request) -> tuple[Form, Files]:
 
 async def _parse_urlencoded(request: Request) -> Form:
     limit = request.max_form_memory_size
+    max_parts = request.max_form_parts
+    # no form within both limits is longer than this: stop reading past it
+    cap = None if limit is None or max_parts is None else max_parts * (2 * limit + 2)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request._iter_body():
         size += len(chunk)
-        if limit is not None and size > limit:
+        if cap is not None and size > cap:
             raise RequestEntityTooLarge()
         chunks.append(chunk)
-    pairs = parse_urlencoded(b"".join(chunks))
-    max_parts = request.max_form_parts
+    body = b"".join(chunks)
+    if limit is not None and len(body) > limit and _longest_piece(body) > limit:
+        raise RequestEntityTooLarge()
+    pairs = parse_urlencoded(body)
     if max_parts is not None and len(pairs) > max_parts:
         raise RequestEntityTooLarge()
     return ImmutableMultiDict(pairs)
+
+
+def _longest_piece(body: bytes) -> int:
+    """The unquoted length of the longest name or value of a form body."""
+    pieces = (p for part in body.split(b"&") for p in part.split(b"=", 1))
+    return max((len(unquote_to_bytes(p)) for p in pieces), default=0)
 
 
 def parse_urlencoded(body: bytes) -> list[tuple[str, str]]:

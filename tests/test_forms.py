@@ -537,7 +537,15 @@ async def test_urlencoded_body_over_max_form_memory_size_is_413(
     app.config["MAX_FORM_MEMORY_SIZE"] = 100
     form_view(app)
     assert (await client.post("/", data={"a": "x" * 200})).status_code == 413
-    assert (await client.post("/", data={f"k{i}": "x" * 10 for i in range(10)})).status_code == 413
+    # the limit is per field: many small fields may add up to more
+    many = {f"k{i}": "x" * 10 for i in range(10)}
+    r = await client.post("/", data=many)
+    assert r.status_code == 200
+    assert r.get_json()["form"] == {k: [v] for k, v in many.items()}
+    # and so is a name
+    assert (await client.post("/", data={"n" * 101: "v"})).status_code == 413
+    # percent-escapes count as the bytes they stand for
+    assert (await client.post("/", data={"a": "é" * 50})).status_code == 200
     r = await post(client, gen_body(b"a=" + b"x" * 60, b"x" * 60), URLENCODED)
     assert r.status_code == 413
     r = await client.post("/", data={"a": "x" * 98})
@@ -665,6 +673,24 @@ async def test_form_limits_can_be_raised_per_request(
     assert r.get_json()["limit"] == 100_000
     r = await client.post("/default", content=body, headers={"Content-Type": MULTIPART})
     assert r.status_code == 413
+
+
+async def test_urlencoded_body_longer_than_any_valid_form_is_413_before_the_end(
+    app: Flask, client: TestClient
+) -> None:
+    app.config["MAX_FORM_MEMORY_SIZE"] = 10
+    app.config["MAX_FORM_PARTS"] = 3
+    form_view(app)
+    sent: list[int] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        for i in range(10_000):
+            sent.append(i)
+            yield b"a=1&"
+
+    r = await post(client, endless(), URLENCODED)
+    assert r.status_code == 413
+    assert len(sent) < 100
 
 
 async def test_urlencoded_limit_can_be_raised_per_request(app: Flask, client: TestClient) -> None:
