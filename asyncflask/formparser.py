@@ -32,6 +32,7 @@ __all__ = ["FileStorage", "parse_form"]
 Form = ImmutableMultiDict[str, str]
 Files = ImmutableMultiDict[str, "FileStorage"]
 _FLUSH_SIZE = 1024 * 1024
+_MAX_PREAMBLE = 64 * 1024
 
 
 class FileStorage(_FileStorage):
@@ -221,7 +222,7 @@ async def _parse_multipart(request: Request) -> tuple[Form, Files]:
         parser = MultipartParser(boundary.encode("latin-1"), reader.callbacks())  # type: ignore[arg-type]
     except (FormParserError, UnicodeEncodeError):
         raise BadRequest("The multipart boundary is invalid.") from None
-    async for chunk in request._iter_body():
+    async for chunk in _without_preamble(request._iter_body(), boundary.encode("latin-1")):
         try:
             parser.write(chunk)
         except FormParserError:
@@ -230,6 +231,30 @@ async def _parse_multipart(request: Request) -> tuple[Form, Files]:
     if parser.state != MultipartState.END:
         raise BadRequest("The multipart body is truncated.")
     return ImmutableMultiDict(reader.fields), ImmutableMultiDict(reader.files)
+
+
+async def _without_preamble(
+    chunks: t.AsyncIterator[bytes], boundary: bytes
+) -> t.AsyncIterator[bytes]:
+    """Drop what comes before the first boundary (RFC 2046 allows a
+    preamble, and Werkzeug accepts one; python-multipart does not)."""
+    delimiter = b"--" + boundary
+    pending: bytes | None = b""
+    async for chunk in chunks:
+        if pending is None:
+            yield chunk
+            continue
+        pending += chunk
+        start = 0
+        while (found := pending.find(delimiter, start)) > 0 and pending[found - 1 : found] != b"\n":
+            start = found + 1
+        if found >= 0:
+            yield pending[found:]
+            pending = None
+        elif len(pending) > _MAX_PREAMBLE:
+            raise BadRequest("The multipart body does not start with its boundary.")
+    if pending:
+        yield pending  # no boundary at all: the parser reports it
 
 
 async def _parse_urlencoded(request: Request) -> Form:

@@ -862,3 +862,30 @@ def test_urlencoded_parsing_matches_parse_qsl(body: bytes) -> None:
 
     expected = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     assert parse_urlencoded(body) == expected
+
+
+@pytest.mark.parametrize("chunk_size", [3, 1 << 20])
+async def test_multipart_preamble_is_skipped_like_werkzeug(
+    app: Flask, client: TestClient, chunk_size: int
+) -> None:
+    form_view(app)
+    body = (
+        b"A preamble, with --"
+        + BOUNDARY.encode()
+        + b" inside a line.\r\n"
+        + multipart(part("a", b"1"))
+    )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), chunk_size):
+            yield body[i : i + chunk_size]
+
+    r = await post(client, chunks(), MULTIPART)
+    assert r.status_code == 200
+    assert r.get_json()["form"] == {"a": ["1"]}
+
+
+async def test_multipart_endless_preamble_is_400(app: Flask, client: TestClient) -> None:
+    form_view(app)
+    r = await post(client, b"x" * (200 * 1024), MULTIPART)
+    assert r.status_code == 400
