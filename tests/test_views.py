@@ -1,0 +1,109 @@
+"""Class-based views: ``View`` and ``MethodView``."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+from asyncflask import Flask, request, session
+from asyncflask.testing import TestClient
+from asyncflask.views import MethodView, View
+
+
+async def test_view_with_async_dispatch(app: Flask, client: TestClient) -> None:
+    class Hello(View):
+        init_every_request = False
+
+        async def dispatch_request(self, name: str) -> str:
+            return f"Hello, {name}!"
+
+    app.add_url_rule("/hello/<name>", view_func=Hello.as_view("hello"))
+    r = await client.get("/hello/Ann")
+    assert r.status_code == 200
+    assert r.text == "Hello, Ann!"
+
+
+async def test_view_with_plain_dispatch_runs_in_a_thread(app: Flask, client: TestClient) -> None:
+    seen: list[Any] = []
+
+    class Report(View):
+        methods: ClassVar[list[str]] = ["GET", "POST"]
+
+        def __init__(self, label: str) -> None:
+            self.label = label
+
+        def dispatch_request(self) -> str:
+            seen.append((threading.current_thread() is threading.main_thread(), request.method))
+            return self.label
+
+    app.add_url_rule("/report", view_func=Report.as_view("report", "the report"))
+    assert (await client.post("/report")).text == "the report"
+    assert seen == [(False, "POST")]
+    assert (await client.put("/report")).status_code == 405
+
+
+async def test_view_instance_per_request_and_decorators(app: Flask, client: TestClient) -> None:
+    instances: list[object] = []
+
+    def tag(view: Any) -> Any:
+        async def wrapper(**kwargs: Any) -> Any:
+            rv = await view(**kwargs)
+            return f"[{rv}]"
+
+        return wrapper
+
+    class Counter(View):
+        decorators: ClassVar[list[Any]] = [tag]
+
+        async def dispatch_request(self) -> str:
+            instances.append(self)
+            return str(len(instances))
+
+    app.add_url_rule("/count", view_func=Counter.as_view("count"))
+    assert (await client.get("/count")).text == "[1]"
+    assert (await client.get("/count")).text == "[2]"
+    assert instances[0] is not instances[1]
+
+
+async def test_method_view_dispatches_by_method(app: Flask, client: TestClient) -> None:
+    app.secret_key = "k"
+
+    class CounterAPI(MethodView):
+        async def get(self) -> str:
+            return str(session.get("counter", 0))
+
+        def post(self) -> tuple[str, int]:
+            session["counter"] = session.get("counter", 0) + 1
+            return "added", 201
+
+    app.add_url_rule("/counter", view_func=CounterAPI.as_view("counter"))
+    assert CounterAPI.methods == {"GET", "POST"}
+    assert (await client.get("/counter")).text == "0"
+    r = await client.post("/counter")
+    assert (r.status_code, r.text) == (201, "added")
+    assert (await client.get("/counter")).text == "1"
+    r = await client.head("/counter")
+    assert r.status_code == 200
+    assert r.content == b""
+    r = await client.delete("/counter")
+    assert r.status_code == 405
+    assert set(r.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST", "OPTIONS"}
+
+
+async def test_method_view_item_api(app: Flask, client: TestClient) -> None:
+    items = {1: "one"}
+
+    class ItemAPI(MethodView):
+        async def get(self, item_id: int) -> dict[str, Any]:
+            return {"id": item_id, "name": items[item_id]}
+
+        async def delete(self, item_id: int) -> tuple[str, int]:
+            del items[item_id]
+            return "", 204
+
+    app.add_url_rule("/items/<int:item_id>", view_func=ItemAPI.as_view("item"))
+    assert (await client.get("/items/1")).get_json() == {"id": 1, "name": "one"}
+    assert (await client.delete("/items/1")).status_code == 204
+    assert items == {}
+    r = await client.options("/items/1")
+    assert set(r.headers["Allow"].split(", ")) == {"GET", "HEAD", "DELETE", "OPTIONS"}
