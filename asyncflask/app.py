@@ -450,11 +450,11 @@ class Flask(StaticFilesMixin, RoutingMixin):
                 " without a return statement."
             )
         if not isinstance(rv, self.response_class):
-            if isinstance(rv, (str, bytes, bytearray, Iterator, AsyncIterator)):
+            if isinstance(rv, (dict, list)):
+                rv = t.cast(Response, self.json.response(rv))
+            elif isinstance(rv, (str, bytes, bytearray, Iterator, AsyncIterator)):
                 rv = self.response_class(rv, status=status, headers=headers)
                 status = headers = None
-            elif isinstance(rv, (dict, list)):
-                rv = t.cast(Response, self.json.response(rv))
             elif isinstance(rv, (HTTPException, SansIOResponse)):
                 rv = self._coerce_response(rv)
             else:
