@@ -13,14 +13,13 @@ bounded by ``asyncio.wait_for`` (and socket timeouts).
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import resource
 import socket
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import pytest
 from werkzeug.http import http_date
 
 from tests.server import Server, run_server
+from tests.support import guarded
 
 GUARD = 20.0
 TIMEOUT = httpx.Timeout(10.0)
@@ -211,19 +211,6 @@ async def crowd():
 """
 
 
-def guarded(seconds: float = GUARD) -> Callable[[Callable[..., Awaitable[None]]], Any]:
-    """Bound a test coroutine with ``asyncio.wait_for``."""
-
-    def decorator(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        @functools.wraps(fn)
-        async def wrapper(*args: Any, **kwargs: Any) -> None:
-            await asyncio.wait_for(fn(*args, **kwargs), seconds)
-
-        return wrapper
-
-    return decorator
-
-
 def _raise_fd_limit(wanted: int) -> None:
     """Make sure this process (and the server it starts, which inherits the
     limit) may open ``wanted`` files."""
@@ -393,7 +380,7 @@ class SSEReader:
 # -- server-sent events -------------------------------------------------------------------
 
 
-@guarded()
+@guarded(GUARD)
 async def test_endless_sse_read_event_by_event_then_dropped(
     server: Server, work: Path, http: httpx.AsyncClient
 ) -> None:
@@ -416,7 +403,7 @@ async def test_endless_sse_read_event_by_event_then_dropped(
     assert not error_lines(server.stderr[log_start:])
 
 
-@guarded()
+@guarded(GUARD)
 async def test_first_event_arrives_before_the_generator_ends(
     work: Path, http: httpx.AsyncClient
 ) -> None:
@@ -430,7 +417,7 @@ async def test_first_event_arrives_before_the_generator_ends(
     await wait_for_marker(work, token)
 
 
-@guarded()
+@guarded(GUARD)
 async def test_keepalive_pings_on_the_wire(http: httpx.AsyncClient) -> None:
     async with http.stream("GET", "/sse/quiet") as r:
         reader = SSEReader(r)
@@ -439,14 +426,14 @@ async def test_keepalive_pings_on_the_wire(http: httpx.AsyncClient) -> None:
     assert blocks == [": ping", ": ping"]
 
 
-@guarded()
+@guarded(GUARD)
 async def test_flask_style_event_stream_on_the_wire(http: httpx.AsyncClient) -> None:
     r = await http.get("/sse/flask-style")
     assert r.headers["content-type"].startswith("text/event-stream")
     assert [e["data"] for e in parse_events(r.text)] == ["0", "1", "2"]
 
 
-@guarded()
+@guarded(GUARD)
 async def test_last_event_id_on_the_wire(http: httpx.AsyncClient) -> None:
     r = await http.get("/sse/last-event-id", headers={"Last-Event-ID": "9"})
     assert [e["id"] for e in parse_events(r.text)] == ["10", "11"]
@@ -455,7 +442,7 @@ async def test_last_event_id_on_the_wire(http: httpx.AsyncClient) -> None:
 # -- streams and disconnects ---------------------------------------------------------------
 
 
-@guarded()
+@guarded(GUARD)
 async def test_request_context_in_generator_on_the_wire(http: httpx.AsyncClient) -> None:
     r = await http.get("/stream/context", params=[("name", "a"), ("name", "b")])
     assert r.text == "/stream/context:a\n/stream/context:b\n"
@@ -463,7 +450,7 @@ async def test_request_context_in_generator_on_the_wire(http: httpx.AsyncClient)
 
 @pytest.mark.parametrize("kind", ["async", "sync"])
 @pytest.mark.parametrize("how", ["close", "reset"])
-@guarded()
+@guarded(GUARD)
 async def test_raw_client_disconnects_mid_stream(
     server: Server, work: Path, kind: str, how: str
 ) -> None:
@@ -487,7 +474,7 @@ async def test_raw_client_disconnects_mid_stream(
     assert not error_lines(server.stderr[log_start:])
 
 
-@guarded()
+@guarded(GUARD)
 async def test_error_mid_stream_ends_connection_incomplete(
     server: Server, http: httpx.AsyncClient
 ) -> None:
@@ -544,7 +531,7 @@ WIRE_MATRIX: list[tuple[str, dict[str, str], int, tuple[int, int] | None]] = [
 
 
 @pytest.mark.parametrize(("method", "headers", "status", "span"), WIRE_MATRIX, ids=repr)
-@guarded()
+@guarded(GUARD)
 async def test_range_and_conditional_on_the_wire(
     http: httpx.AsyncClient,
     data_etag: str,
@@ -576,7 +563,7 @@ async def test_range_and_conditional_on_the_wire(
         assert r.headers["accept-ranges"] == "bytes"
 
 
-@guarded()
+@guarded(GUARD)
 async def test_many_ranges_on_the_wire_answer_quickly(http: httpx.AsyncClient) -> None:
     spec = "bytes=" + ",".join(f"{i}-{i}" for i in range(0, 2000, 2))
     started = time.monotonic()
@@ -608,7 +595,7 @@ WIRE_ESCAPES = [
 
 
 @pytest.mark.parametrize("target", WIRE_ESCAPES, ids=lambda t: t.decode())
-@guarded()
+@guarded(GUARD)
 async def test_directory_escapes_on_the_wire(server: Server, work: Path, target: bytes) -> None:
     absolute = str(work / "secret.txt").replace("/", "%2F").encode()
     r = await raw_get(server, target.replace(b"{secret}", absolute))
@@ -616,7 +603,7 @@ async def test_directory_escapes_on_the_wire(server: Server, work: Path, target:
     assert SECRET not in r.body
 
 
-@guarded()
+@guarded(GUARD)
 async def test_send_from_directory_serves_inside_on_the_wire(server: Server) -> None:
     r = await raw_get(server, b"/files/sub/page.html")
     assert r.status == 200

@@ -11,11 +11,10 @@ one. Every test that streams a file is bounded by ``asyncio.wait_for``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import io
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,24 +35,12 @@ from asyncflask import (
 )
 from asyncflask.testing import TestClient, TestResponse
 from asyncflask.typing import Message, Scope
+from tests.support import guarded
 
 GUARD = 10.0
 DATA = bytes((i * 7 + i // 251) % 256 for i in range(1000))
 SECRET = b"top secret, outside the served directory"
 MTIME = 1_700_000_000  # 2023-11-14T22:13:20Z
-
-
-def guarded(seconds: float = GUARD) -> Callable[[Callable[..., Awaitable[None]]], Any]:
-    """Bound a test coroutine with ``asyncio.wait_for``."""
-
-    def decorator(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        @functools.wraps(fn)
-        async def wrapper(*args: Any, **kwargs: Any) -> None:
-            await asyncio.wait_for(fn(*args, **kwargs), seconds)
-
-        return wrapper
-
-    return decorator
 
 
 @pytest.fixture

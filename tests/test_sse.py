@@ -8,11 +8,10 @@ pings, ``Last-Event-ID``, disconnects, and the plain Flask way of writing
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,22 +21,10 @@ import pytest
 from asyncflask import EventStream, Flask, Response, ServerSentEvent, request
 from asyncflask.testing import TestClient
 from asyncflask.typing import Message
+from tests.support import guarded
 
 GUARD = 10.0
 PROMPT = 1.0
-
-
-def guarded(seconds: float = GUARD) -> Callable[[Callable[..., Awaitable[None]]], Any]:
-    """Bound a test coroutine with ``asyncio.wait_for``."""
-
-    def decorator(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        @functools.wraps(fn)
-        async def wrapper(*args: Any, **kwargs: Any) -> None:
-            await asyncio.wait_for(fn(*args, **kwargs), seconds)
-
-        return wrapper
-
-    return decorator
 
 
 # -- a parser that follows the standard -----------------------------------------------

@@ -10,7 +10,6 @@ reads. Every test is bounded by ``asyncio.wait_for``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 import time
@@ -30,23 +29,11 @@ from asyncflask import (
 )
 from asyncflask.testing import TestClient
 from asyncflask.typing import Message, Scope
+from tests.support import guarded
 
 GUARD = 10.0
 #: How long a generator may take to be stopped after the client leaves.
 PROMPT = 1.0
-
-
-def guarded(seconds: float = GUARD) -> Callable[[Callable[..., Awaitable[None]]], Any]:
-    """Bound a test coroutine with ``asyncio.wait_for``."""
-
-    def decorator(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        @functools.wraps(fn)
-        async def wrapper(*args: Any, **kwargs: Any) -> None:
-            await asyncio.wait_for(fn(*args, **kwargs), seconds)
-
-        return wrapper
-
-    return decorator
 
 
 def http_scope(path: str = "/", method: str = "GET", query: bytes = b"") -> Scope:
