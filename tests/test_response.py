@@ -695,3 +695,10 @@ async def test_etag_and_make_conditional(app: Flask, client: TestClient) -> None
     assert r.headers["ETag"] == '"v1"'
     r = await client.get("/add")
     assert r.headers["ETag"].startswith('"') and len(r.headers["ETag"]) > 2
+
+
+async def test_calculate_content_length_buffered_and_streamed() -> None:
+    from asyncflask import Response
+
+    assert Response("héllo").calculate_content_length() == 6
+    assert Response(iter([b"a", b"b"])).calculate_content_length() is None

@@ -470,3 +470,12 @@ async def test_stream_of_buffered_response(app: Flask, client: TestClient) -> No
             return await r.aread()
 
     assert await asyncio.wait_for(consume(), 5) == b"whole body"
+
+
+async def test_patch_sends_flask_keywords(app: Flask, client: TestClient) -> None:
+    @app.route("/item", methods=["PATCH"])
+    async def item() -> Any:
+        return {"method": request.method, "json": await request.get_json(), "q": request.args["q"]}
+
+    r = await client.patch("/item", json={"a": 1}, query_string={"q": "x"})
+    assert r.get_json() == {"method": "PATCH", "json": {"a": 1}, "q": "x"}
