@@ -48,10 +48,22 @@ class AppContext:
     ``teardown_appcontext`` function is synchronous).
     """
 
+    _g: _AppCtxGlobals | None = None
+
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
         self._tokens: list[contextvars.Token[AppContext]] = []
+
+    @property
+    def g(self) -> _AppCtxGlobals:
+        """The context's ``g`` namespace, made on first use."""
+        if self._g is None:
+            self._g = self.app.app_ctx_globals_class()
+        return self._g
+
+    @g.setter
+    def g(self, value: _AppCtxGlobals) -> None:
+        self._g = value
 
     @functools.cached_property
     def url_adapter(self) -> MapAdapter | None:

@@ -294,7 +294,8 @@ class Response(SansIOResponse):
             }
         )
         body = self.response
-        if scope["method"] == "HEAD" or not self._allows_body():
+        status = self._status_code
+        if scope["method"] == "HEAD" or status < 200 or status == 204 or status == 304:
             await send({"type": "http.response.body", "body": b""})
             await self.aclose_body()
         elif isinstance(body, list):
@@ -302,10 +303,6 @@ class Response(SansIOResponse):
             await send({"type": "http.response.body", "body": data})
         else:
             await self._send_stream(receive, send)
-
-    def _allows_body(self) -> bool:
-        status = self.status_code
-        return not (status < 200 or status in (204, 304))
 
     async def _send_stream(self, receive: ASGIReceive, send: ASGISend) -> None:
         """Send the body as it is produced, stopping (and closing the body's
