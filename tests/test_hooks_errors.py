@@ -789,3 +789,22 @@ async def test_invalid_return_type_is_500(
     assert r.status_code == 500
     assert "did not return a valid response" in caplog.text
     assert "int" in caplog.text
+
+
+async def test_startup_freezes_the_gc_unless_testing(app: Flask) -> None:
+    import gc
+
+    gc.unfreeze()
+    try:
+        app.testing = True
+        async with app.test_client():
+            assert gc.get_freeze_count() == 0
+        app.testing = False
+        async with app.test_client():
+            assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        app.freeze_gc_on_startup = False
+        async with app.test_client():
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
