@@ -441,7 +441,10 @@ class Request(SansIORequest):
         data = await self.get_data(cache=cache)
         try:
             ctx = _cv_app.get(None)
-            rv = ctx.app.json.loads(data) if ctx is not None else json.loads(data)
+            try:
+                rv = ctx.app.json.loads(data) if ctx is not None else json.loads(data)
+            except RecursionError:
+                raise ValueError("The JSON document is nested too deeply.") from None
         except ValueError as e:
             if silent:
                 rv = None

@@ -949,3 +949,22 @@ async def test_client_disconnected_is_exported_and_documented() -> None:
     assert "ClientDisconnected" in asyncflask.__all__
     assert issubclass(ClientDisconnected, Exception)
     assert ClientDisconnected.__doc__
+
+
+async def test_json_nested_too_deeply_is_400_not_500(app: Flask, client: TestClient) -> None:
+    @app.post("/deep")
+    async def deep() -> Any:
+        silent = await request.get_json(silent=True)
+        return {"silent": silent}
+
+    @app.post("/deep-loud")
+    async def deep_loud() -> Any:
+        return {"json": await request.get_json()}
+
+    body = b"[" * 200_000 + b"]" * 200_000
+    headers = {"Content-Type": "application/json"}
+    r = await client.post("/deep", content=body, headers=headers)
+    assert r.status_code == 200
+    assert r.get_json() == {"silent": None}
+    r = await client.post("/deep-loud", content=body, headers=headers)
+    assert r.status_code == 400
