@@ -953,12 +953,12 @@ async def test_client_disconnected_is_exported_and_documented() -> None:
 
 async def test_json_nested_too_deeply_is_400_not_500(app: Flask, client: TestClient) -> None:
     @app.post("/deep")
-    async def deep() -> Any:
+    async def deep() -> dict[str, object]:
         silent = await request.get_json(silent=True)
         return {"silent": silent}
 
     @app.post("/deep-loud")
-    async def deep_loud() -> Any:
+    async def deep_loud() -> dict[str, object]:
         return {"json": await request.get_json()}
 
     body = b"[" * 200_000 + b"]" * 200_000
