@@ -7,7 +7,7 @@ import inspect
 import json
 import logging
 import typing as t
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from urllib.parse import urljoin
 
 import anyio
@@ -331,11 +331,9 @@ class Response(SansIOResponse):
         elif isinstance(body, AsyncIterable):
             async for item in body:
                 yield item if type(item) is bytes else encode(item)
-        elif isinstance(body, Iterator):
-            while (item := await run_in_thread(next, body, _NO_BODY)) is not _NO_BODY:
-                yield encode(item)
         else:
-            for item in body:
+            items = iter(body)
+            while (item := await run_in_thread(next, items, _NO_BODY)) is not _NO_BODY:
                 yield encode(item)
 
     async def aclose_body(self) -> None:

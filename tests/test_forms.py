@@ -264,41 +264,6 @@ async def test_missing_values_key_is_400(app: Flask, client: TestClient) -> None
     assert (await client.post("/?a=1", data={"b": "2"})).status_code == 400
 
 
-# -- forgetting await ---------------------------------------------------------------
-
-USES: dict[str, Callable[[t.Any], t.Any]] = {
-    "getitem": lambda obj: obj["x"],
-    "contains": lambda obj: "x" in obj,
-    "get": lambda obj: obj.get("x"),
-    "getlist": lambda obj: obj.getlist("x"),
-    "bool": lambda obj: bool(obj),
-    "iter": lambda obj: list(obj),
-    "len": lambda obj: len(obj),
-    "to_dict": lambda obj: obj.to_dict(),
-}
-
-
-@pytest.mark.parametrize("name", ["form", "files", "values"])
-@pytest.mark.parametrize("use", list(USES))
-async def test_using_form_without_await_raises_a_type_error_saying_await(
-    app: Flask, client: TestClient, name: str, use: str
-) -> None:
-    messages: list[str] = []
-
-    @app.post("/")
-    async def view() -> t.Any:
-        with pytest.raises(TypeError) as info:
-            USES[use](getattr(request, name))
-        messages.append(str(info.value))
-        # and awaiting it still works afterwards
-        return {"keys": sorted(await getattr(request, name))}
-
-    r = await client.post("/", data={"x": "1"})
-    assert r.status_code == 200
-    assert len(messages) == 1
-    assert f"await request.{name}" in messages[0]
-
-
 # -- multipart fields -----------------------------------------------------------------
 
 

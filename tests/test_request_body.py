@@ -683,15 +683,17 @@ USES: dict[str, Callable[[t.Any], t.Any]] = {
     "getitem": lambda obj: obj["x"],
     "contains": lambda obj: "x" in obj,
     "get": lambda obj: obj.get("x"),
+    "getlist": lambda obj: obj.getlist("x"),
     "bool": lambda obj: bool(obj),
     "iter": lambda obj: list(obj),
     "len": lambda obj: len(obj),
+    "to_dict": lambda obj: obj.to_dict(),
 }
 
 
-@pytest.mark.parametrize("name", ["data", "json"])
+@pytest.mark.parametrize("name", ["data", "json", "form", "files", "values"])
 @pytest.mark.parametrize("use", list(USES))
-async def test_using_data_or_json_without_await_says_to_await(
+async def test_using_the_body_without_await_says_to_await(
     app: Flask, client: TestClient, name: str, use: str
 ) -> None:
     messages: list[str] = []
@@ -701,13 +703,17 @@ async def test_using_data_or_json_without_await_says_to_await(
         with pytest.raises(TypeError) as info:
             USES[use](getattr(request, name))
         messages.append(str(info.value))
+        # and awaiting it still works afterwards
         return {"value": await getattr(request, name) is not None}
 
-    r = await client.post("/", json={"x": 1})
+    if name in ("data", "json"):
+        r = await client.post("/", json={"x": 1})
+    else:
+        r = await client.post("/", data={"x": "1"})
     assert r.status_code == 200
+    assert r.get_json() == {"value": True}
     assert len(messages) == 1
-    assert "await" in messages[0]
-    assert f"request.{name}" in messages[0]
+    assert f"await request.{name}" in messages[0]
 
 
 # -- MAX_CONTENT_LENGTH -------------------------------------------------------------
