@@ -22,7 +22,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 
-from .utils import run_in_thread
+from .utils import multidict, run_in_thread
 
 if t.TYPE_CHECKING:
     from .request import Request
@@ -275,7 +275,7 @@ async def _parse_urlencoded(request: Request) -> Form:
     pairs = parse_urlencoded(body)
     if max_parts is not None and len(pairs) > max_parts:
         raise RequestEntityTooLarge()
-    return ImmutableMultiDict(pairs)
+    return multidict(ImmutableMultiDict, pairs)
 
 
 def _longest_piece(body: bytes) -> int:

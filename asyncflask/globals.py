@@ -28,24 +28,36 @@ an active HTTP request. Consult the documentation on testing for
 information about how to avoid this problem.\
 """
 
+
+class _Proxy(LocalProxy):  # type: ignore[type-arg]
+    """Werkzeug's ``LocalProxy`` with a direct ``__getattr__``: reading an
+    attribute (``request.args``) is the common use, and Werkzeug's generic
+    lookup builds a bound callable on every access."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self._get_current_object(), name)
+
+
 _cv_app: ContextVar[AppContext] = ContextVar("asyncflask.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("asyncflask.request_ctx")
 
-app_ctx: AppContext = LocalProxy(  # type: ignore[assignment]
+app_ctx: AppContext = _Proxy(  # type: ignore[assignment]
     _cv_app, unbound_message=_no_app_msg
 )
-current_app: Flask = LocalProxy(  # type: ignore[assignment]
+current_app: Flask = _Proxy(  # type: ignore[assignment]
     _cv_app, "app", unbound_message=_no_app_msg
 )
-g: _AppCtxGlobals = LocalProxy(  # type: ignore[assignment]
+g: _AppCtxGlobals = _Proxy(  # type: ignore[assignment]
     _cv_app, "g", unbound_message=_no_app_msg
 )
-request_ctx: RequestContext = LocalProxy(  # type: ignore[assignment]
+request_ctx: RequestContext = _Proxy(  # type: ignore[assignment]
     _cv_request, unbound_message=_no_req_msg
 )
-request: Request = LocalProxy(  # type: ignore[assignment]
+request: Request = _Proxy(  # type: ignore[assignment]
     _cv_request, "request", unbound_message=_no_req_msg
 )
-session: SessionMixin = LocalProxy(  # type: ignore[assignment]
+session: SessionMixin = _Proxy(  # type: ignore[assignment]
     _cv_request, "session", unbound_message=_no_req_msg
 )

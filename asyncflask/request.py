@@ -27,6 +27,7 @@ from werkzeug.utils import cached_property
 
 from .formparser import parse_form
 from .globals import _cv_app
+from .utils import multidict
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import Rule
@@ -192,11 +193,8 @@ class Request(SansIORequest):
         if b"%" in qs or b"+" in qs or not qs.isascii():
             return SansIORequest.args.fget(self)  # type: ignore[attr-defined,no-any-return]
         # nothing to unquote: split as parse_qsl(keep_blank_values=True) would
-        pairs = [
-            (key, value)
-            for key, _, value in (part.partition("=") for part in qs.decode().split("&") if part)
-        ]
-        return self.parameter_storage_class(pairs)
+        pairs = (part.partition("=") for part in qs.decode().split("&") if part)
+        return multidict(self.parameter_storage_class, ((k, v) for k, _, v in pairs))
 
     @cached_property
     def content_length(self) -> int | None:

@@ -10,6 +10,7 @@ from werkzeug.routing import BuildError, Map, MapAdapter, Rule
 from werkzeug.routing.rules import RuleFactory
 
 from .globals import _cv_app, _cv_request
+from .matcher import Matcher
 
 if t.TYPE_CHECKING:
     from .request import Request
@@ -18,10 +19,18 @@ __all__ = ["RoutingMixin", "URLMap"]
 
 
 class URLMap(Map):
-    """Werkzeug's ``Map`` that counts the rules added, so a request can tell
-    cheaply whether the routing table changed."""
+    """Werkzeug's ``Map`` with a faster matcher (same results), that counts
+    the rules added, so a request can tell cheaply whether the routing table
+    changed."""
 
     version = 0
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        matcher = Matcher(self._matcher.merge_slashes)
+        for rule in self._rules:
+            matcher.add(rule)
+        self._matcher = matcher
 
     def add(self, rulefactory: RuleFactory) -> None:
         """Add a rule (or rule factory) to the map."""

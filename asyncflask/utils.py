@@ -1,4 +1,5 @@
-"""Small helpers shared by the modules: calling sync or async functions."""
+"""Small helpers shared by the modules: calling sync or async functions,
+building multi-dicts."""
 
 from __future__ import annotations
 
@@ -7,8 +8,27 @@ import inspect
 import typing as t
 
 import anyio.to_thread
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 T = t.TypeVar("T")
+M = t.TypeVar("M", bound=MultiDict[t.Any, t.Any])
+
+
+def multidict(cls: type[M], pairs: t.Iterable[tuple[str, t.Any]]) -> M:
+    """``cls(pairs)``; Werkzeug's own ``MultiDict`` classes, which keep a
+    list of values per key, are filled directly (a third of the time)."""
+    if cls is not ImmutableMultiDict and cls is not MultiDict:
+        return cls(pairs)
+    lists: dict[str, list[t.Any]] = {}
+    for key, value in pairs:
+        values = lists.get(key)
+        if values is None:
+            lists[key] = [value]
+        else:
+            values.append(value)
+    result = cls()
+    dict.update(result, lists)
+    return result
 
 
 @functools.lru_cache(maxsize=4096)

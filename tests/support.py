@@ -7,6 +7,8 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asyncflask.typing import Scope
+
 #: The default bound on a streaming test, in seconds.
 GUARD = 10.0
 
@@ -23,3 +25,26 @@ def guarded(seconds: float = GUARD) -> Callable[[Callable[..., Awaitable[None]]]
         return wrapper
 
     return decorator
+
+
+def http_scope(
+    path: str = "/",
+    method: str = "GET",
+    query: bytes = b"",
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> Scope:
+    """An HTTP scope as uvicorn gives it (``Host: localhost`` by default)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers if headers is not None else [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("localhost", 80),
+    }

@@ -34,8 +34,8 @@ from asyncflask import (
     url_for,
 )
 from asyncflask.testing import TestClient, TestResponse
-from asyncflask.typing import Message, Scope
-from tests.support import guarded
+from asyncflask.typing import Message
+from tests.support import guarded, http_scope
 
 GUARD = 10.0
 DATA = bytes((i * 7 + i // 251) % 256 for i in range(1000))
@@ -864,23 +864,6 @@ async def test_send_from_directory_refuses_through_a_view(
     assert SECRET not in r.content
 
 
-def http_scope(path: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> Scope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": raw_path,
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"localhost"), *headers],
-        "client": ("127.0.0.1", 1),
-        "server": ("localhost", 80),
-    }
-
-
 async def asgi_get(
     app: Flask, raw_path: bytes, headers: list[tuple[bytes, bytes]] | None = None
 ) -> tuple[int, dict[bytes, bytes], bytes]:
@@ -903,7 +886,17 @@ async def asgi_get(
     async def send(message: Message) -> None:
         messages.append(message)
 
-    await asyncio.wait_for(app(http_scope(path, raw_path, headers or []), receive, send), GUARD)
+    await asyncio.wait_for(
+        app(
+            {
+                **http_scope(path, headers=[(b"host", b"localhost"), *(headers or [])]),
+                "raw_path": raw_path,
+            },
+            receive,
+            send,
+        ),
+        GUARD,
+    )
     start = messages[0]
     body = b"".join(m.get("body", b"") for m in messages[1:])
     return start["status"], dict(start["headers"]), body

@@ -22,6 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from asyncflask import ClientDisconnected, Flask, Request, abort, request
 from asyncflask.testing import TestClient
+from tests.support import http_scope
 
 TIMEOUT = 5.0
 JSON = "application/json"
@@ -83,20 +84,8 @@ async def call_asgi(
     async def send(message: dict[str, t.Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("localhost", 80),
-    }
+    raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    scope = http_scope(path, method, headers=raw_headers)
     await asyncio.wait_for(app(scope, receive, send), seconds)
     result = ASGIResult(sent=sent, receive_calls=calls, unread=len(pending))
     for message in sent:

@@ -29,28 +29,11 @@ from asyncflask import (
 )
 from asyncflask.testing import TestClient
 from asyncflask.typing import Message, Scope
-from tests.support import guarded
+from tests.support import guarded, http_scope
 
 GUARD = 10.0
 #: How long a generator may take to be stopped after the client leaves.
 PROMPT = 1.0
-
-
-def http_scope(path: str = "/", method: str = "GET", query: bytes = b"") -> Scope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"localhost")],
-        "client": ("127.0.0.1", 1234),
-        "server": ("localhost", 80),
-    }
 
 
 class AsgiCall:
