@@ -148,6 +148,11 @@ class Flask(StaticFilesMixin, RoutingMixin):
         """Handle one HTTP request: dispatch it, send the response, and tear
         the context down after the last byte."""
         ctx = RequestContext(self, self.request_class(scope, receive))
+        # A fresh app context, never one inherited from the server's task:
+        # uvicorn starts a pipelined request from inside the previous one's
+        # last send, so its task starts with the previous request's contexts.
+        app_ctx = ctx._app_ctx = self.app_context()
+        app_ctx.push()
         error: BaseException | None = None
         ctx.push()
         try:
@@ -179,6 +184,11 @@ class Flask(StaticFilesMixin, RoutingMixin):
             if error is not None and self.should_ignore_error(error):
                 error = None
             await ctx.pop(error)
+            # uvicorn's keep-alive timer keeps a copy of the context variables
+            # taken in the last send, until the connection's next request:
+            # empty the contexts it refers to, so that it keeps nothing else
+            ctx._release()
+            app_ctx._release()
 
     async def startup(self) -> None:
         """Run the ``before_serving`` functions (ASGI lifespan startup)."""

@@ -92,6 +92,13 @@ class AppContext:
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
 
+    def _release(self) -> None:
+        """Drop what the finished context holds (``g`` and the rest)."""
+        self.__dict__.clear()
+
+    def __getattr__(self, name: str) -> t.Any:
+        _finished(self, name)
+
     def __enter__(self) -> AppContext:
         self.push()
         return self
@@ -229,6 +236,14 @@ class RequestContext:
                 else:
                     app_ctx._pop_token()
 
+    def _release(self) -> None:
+        """Drop what the finished request holds (the request, its body, the
+        session)."""
+        self.__dict__.clear()
+
+    def __getattr__(self, name: str) -> t.Any:
+        _finished(self, name)
+
     def copy(self) -> RequestContext:
         """A new context for the same request, for use in another task."""
         ctx = object.__new__(RequestContext)
@@ -273,7 +288,21 @@ class RequestContext:
         await self.pop(exc)
 
     def __repr__(self) -> str:
+        if "request" not in self.__dict__:
+            return f"<{type(self).__name__} (finished)>"
         return f"<{type(self).__name__} {self.request.url!r} [{self.request.method}]>"
+
+
+def _finished(ctx: object, name: str) -> t.NoReturn:
+    """The error for a context used after its request finished (a task
+    started in a view without ``copy_current_request_context``)."""
+    if vars(ctx) or name.startswith("__"):
+        raise AttributeError(name)
+    raise RuntimeError(
+        "The request this context belonged to has finished. A task that"
+        " outlives its request must be wrapped with"
+        " 'copy_current_request_context' to go on using the request."
+    )
 
 
 def _no_async(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:

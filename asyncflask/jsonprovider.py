@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import typing as t
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
 
 from flask.json.provider import DefaultJSONProvider
 
@@ -15,9 +16,9 @@ __all__ = ["JSONProvider"]
 
 class JSONProvider(DefaultJSONProvider):
     """Flask's ``DefaultJSONProvider`` (same settings: ``ensure_ascii``,
-    ``sort_keys``, ``compact``, ``mimetype``, ``default``) that keeps one
-    ``json.JSONEncoder`` per combination of settings instead of building one
-    for every call."""
+    ``sort_keys``, ``compact``, ``mimetype``, ``default``, and the same
+    output) that keeps its encoders from one call to the next instead of
+    building them for every call."""
 
     def _encoder(self, indent: int | None, separators: tuple[str, str] | None) -> json.JSONEncoder:
         key = (self.ensure_ascii, self.sort_keys, self.default, indent, separators)
@@ -35,19 +36,44 @@ class JSONProvider(DefaultJSONProvider):
             )
         return encoder
 
+    def _encode(self, obj: t.Any, separators: tuple[str, str]) -> str:
+        """``obj`` as unindented JSON. The C encoder is made once and runs
+        without the circular-reference check; if it fails, for whatever
+        reason, the standard encoder runs again to raise the standard error."""
+        key = (self.ensure_ascii, self.sort_keys, self.default, separators)
+        encoders: dict[tuple[t.Any, ...], t.Any] = self.__dict__.setdefault("_c_encoders", {})
+        encode = encoders.get(key)
+        if encode is None:
+            if c_make_encoder is None:  # pragma: no cover - CPython always has it
+                return self._encoder(None, separators).encode(obj)
+            encode = encoders[key] = c_make_encoder(
+                None,
+                self.default,
+                encode_basestring_ascii if self.ensure_ascii else encode_basestring,
+                None,
+                separators[1],
+                separators[0],
+                self.sort_keys,
+                False,
+                True,
+            )
+        try:
+            return "".join(encode(obj, 0))
+        except Exception:
+            return self._encoder(None, separators).encode(obj)
+
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize ``obj`` to JSON (``**kwargs`` go to ``json.dumps``)."""
         if kwargs:
             return super().dumps(obj, **kwargs)
-        return self._encoder(None, None).encode(obj)
+        return self._encode(obj, (", ", ": "))
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """A JSON response of the arguments, as ``jsonify``: compact unless
         ``compact`` is false or (when unset) the app is in debug mode."""
         obj = self._prepare_response_obj(args, kwargs)
         if (self.compact is None and self._app.debug) or self.compact is False:
-            encoder = self._encoder(2, None)
+            body = self._encoder(2, None).encode(obj)
         else:
-            encoder = self._encoder(None, (",", ":"))
-        body = encoder.encode(obj)
+            body = self._encode(obj, (",", ":"))
         return t.cast("Response", self._app.response_class(f"{body}\n", mimetype=self.mimetype))

@@ -20,6 +20,7 @@ from asyncflask import (
     request,
     session,
 )
+from asyncflask.globals import request_ctx
 from asyncflask.testing import ASGITransport, TestClient
 from asyncflask.typing import ASGIReceive, ASGISend, Message, Scope
 
@@ -259,6 +260,38 @@ async def test_copy_current_request_context_in_task(app: Flask, client: TestClie
     result = await asyncio.wait_for(results.get(), 5)
     assert result == ("/work", "7", True)
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+
+async def test_a_task_without_the_copied_context_is_told_the_request_finished(
+    app: Flask, client: TestClient
+) -> None:
+    outcome: asyncio.Future[BaseException | str] = asyncio.get_running_loop().create_future()
+    release = asyncio.Event()
+    tasks: list[asyncio.Task[Any]] = []
+    finished: list[str] = []
+
+    @app.route("/work")
+    async def work() -> str:
+        g.value = "set in the view"
+
+        async def background() -> None:
+            await release.wait()  # the response is sent and the request over
+            finished.append(repr(request_ctx._get_current_object()))  # type: ignore[attr-defined]
+            try:
+                outcome.set_result(request.path)
+            except Exception as e:
+                outcome.set_result(e)
+
+        tasks.append(asyncio.create_task(background()))
+        return "started"
+
+    assert (await client.get("/work")).text == "started"
+    release.set()
+    error = await asyncio.wait_for(outcome, 5)
+    assert isinstance(error, RuntimeError)
+    assert "copy_current_request_context" in str(error)
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert finished == ["<RequestContext (finished)>"]
 
 
 async def test_sync_view_runs_in_thread_with_context(app: Flask, client: TestClient) -> None:

@@ -4,10 +4,14 @@ jsonify, redirect and bodiless statuses, compared with Flask 3.1."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import decimal
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import flask
 import pytest
 from werkzeug.datastructures import Headers
 
@@ -702,3 +706,57 @@ async def test_calculate_content_length_buffered_and_streamed() -> None:
 
     assert Response("héllo").calculate_content_length() == 6
     assert Response(iter([b"a", b"b"])).calculate_content_length() is None
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int
+    y: float
+
+
+class _Markup:
+    def __html__(self) -> str:
+        return "<b>é</b>"
+
+
+JSON_VALUES: list[Any] = [
+    {"b": 1, "a": [1, 2.5, None, True], "é": "ü\u2028\U0001f600"},
+    [datetime(2026, 11, 21, 12, 0, tzinfo=UTC), uuid.UUID(int=7), decimal.Decimal("1.10")],
+    {"p": _Point(1, -0.0), "m": _Markup(), "n": float("nan"), "i": float("-inf")},
+    "plain",
+    {3: "int keys", 1: [{}], 2.5: False},
+]
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("sort_keys", [True, False])
+@pytest.mark.parametrize("compact", [None, True, False])
+def test_json_output_is_flasks(ensure_ascii: bool, sort_keys: bool, compact: bool | None) -> None:
+    ours, theirs = Flask(__name__), flask.Flask(__name__)
+    for provider in (ours.json, theirs.json):
+        provider.ensure_ascii = ensure_ascii  # type: ignore[attr-defined]
+        provider.sort_keys = sort_keys  # type: ignore[attr-defined]
+        provider.compact = compact  # type: ignore[attr-defined]
+    for value in JSON_VALUES:
+        assert ours.json.dumps(value) == theirs.json.dumps(value)
+        with ours.app_context(), theirs.app_context():
+            assert ours.json.response(value).get_data() == theirs.json.response(value).get_data()
+
+
+def test_json_errors_are_flasks() -> None:
+    ours, theirs = Flask(__name__), flask.Flask(__name__)
+    circular: list[Any] = []
+    circular.append(circular)
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    for bad in (circular, {"x": object()}, {(1, 2): 3}, deep):
+        with pytest.raises(Exception) as expected:
+            theirs.json.dumps(bad)
+        with pytest.raises(type(expected.value)) as got:
+            ours.json.dumps(bad)
+        with ours.app_context(), pytest.raises(type(expected.value)):
+            ours.json.response(bad)
+        assert str(got.value) == str(expected.value)
+    # the encoder still works after a failure
+    assert ours.json.dumps({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
