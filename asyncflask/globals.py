@@ -30,15 +30,21 @@ information about how to avoid this problem.\
 
 
 class _Proxy(LocalProxy):  # type: ignore[type-arg]
-    """Werkzeug's ``LocalProxy`` with a direct ``__getattr__``: reading an
-    attribute (``request.args``) is the common use, and Werkzeug's generic
-    lookup builds a bound callable on every access."""
+    """Werkzeug's ``LocalProxy``, with public attributes read straight from
+    the proxied object: reading them (``request.args``) is the common use,
+    and the generic lookup first fails on the proxy, building an
+    ``AttributeError`` each time. Names starting with ``_`` take
+    ``LocalProxy``'s own path."""
 
     __slots__ = ()
 
-    def __getattr__(self, name: str) -> t.Any:
-        return getattr(self._get_current_object(), name)
+    def __getattribute__(self, name: str) -> t.Any:
+        if name[0] == "_":
+            return _get_own(self, name)
+        return getattr(_get_own(self, "_get_current_object")(), name)
 
+
+_get_own = object.__getattribute__
 
 _cv_app: ContextVar[AppContext] = ContextVar("asyncflask.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("asyncflask.request_ctx")

@@ -47,6 +47,28 @@ async def test_current_app_outside_context() -> None:
         _ = current_app.name
 
 
+async def test_proxies_read_public_private_and_special_attributes(app: Flask) -> None:
+    from asyncflask import Request
+
+    async with app.test_request_context("/p?a=1"):
+        g.value = 1
+        g._private = 2
+        assert request.path == "/p"
+        assert request.args["a"] == "1"
+        assert isinstance(request, Request)
+        assert request.__class__ is type(request._get_current_object())  # type: ignore[attr-defined]
+        assert request._cached_data is None  # type: ignore[attr-defined]
+        assert (g.value, g._private, "value" in g) == (1, 2, True)
+        assert current_app.name == app.name
+        with pytest.raises(AttributeError):
+            _ = g.missing
+        with pytest.raises(AttributeError):
+            _ = request._missing  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="Working outside of request context"):
+        _ = request._cached_data  # type: ignore[attr-defined]
+    assert "LocalProxy" in repr(type(request).__mro__)
+
+
 async def test_has_context_functions_outside() -> None:
     assert has_request_context() is False
     assert has_app_context() is False
