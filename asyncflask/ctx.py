@@ -41,6 +41,36 @@ __all__ = [
 ]
 
 
+class _Finished:
+    """Stands in for what a context let go of when its request finished
+    (the request, ``g``): using it, from a task started in a view without
+    ``copy_current_request_context``, says so."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> t.Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        _finished()
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        _finished()
+
+    def __repr__(self) -> str:
+        return "<finished>"
+
+
+def _finished() -> t.NoReturn:
+    raise RuntimeError(
+        "The request this context belonged to has finished. A task that"
+        " outlives its request must be wrapped with"
+        " 'copy_current_request_context' to go on using the request."
+    )
+
+
+_FINISHED: t.Any = _Finished()
+
+
 class AppContext:
     """Makes ``current_app`` and ``g`` point at an application.
 
@@ -93,11 +123,8 @@ class AppContext:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
 
     def _release(self) -> None:
-        """Drop what the finished context holds (``g`` and the rest)."""
-        self.__dict__.clear()
-
-    def __getattr__(self, name: str) -> t.Any:
-        _finished(self, name)
+        """Drop what the finished context holds (``g``)."""
+        self._g = _FINISHED
 
     def __enter__(self) -> AppContext:
         self.push()
@@ -239,10 +266,8 @@ class RequestContext:
     def _release(self) -> None:
         """Drop what the finished request holds (the request, its body, the
         session)."""
-        self.__dict__.clear()
-
-    def __getattr__(self, name: str) -> t.Any:
-        _finished(self, name)
+        self.request = _FINISHED
+        self._session = self._url_adapter = self.flashes = None
 
     def copy(self) -> RequestContext:
         """A new context for the same request, for use in another task."""
@@ -288,21 +313,9 @@ class RequestContext:
         await self.pop(exc)
 
     def __repr__(self) -> str:
-        if "request" not in self.__dict__:
+        if self.request is _FINISHED:
             return f"<{type(self).__name__} (finished)>"
         return f"<{type(self).__name__} {self.request.url!r} [{self.request.method}]>"
-
-
-def _finished(ctx: object, name: str) -> t.NoReturn:
-    """The error for a context used after its request finished (a task
-    started in a view without ``copy_current_request_context``)."""
-    if vars(ctx) or name.startswith("__"):
-        raise AttributeError(name)
-    raise RuntimeError(
-        "The request this context belonged to has finished. A task that"
-        " outlives its request must be wrapped with"
-        " 'copy_current_request_context' to go on using the request."
-    )
 
 
 def _no_async(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:

@@ -300,6 +300,10 @@ async def test_a_task_without_the_copied_context_is_told_the_request_finished(
             await release.wait()  # the response is sent and the request over
             finished.append(repr(request_ctx._get_current_object()))  # type: ignore[attr-defined]
             try:
+                finished.append(g.value)
+            except RuntimeError as e:
+                finished.append(type(e).__name__)
+            try:
                 outcome.set_result(request.path)
             except Exception as e:
                 outcome.set_result(e)
@@ -313,7 +317,7 @@ async def test_a_task_without_the_copied_context_is_told_the_request_finished(
     assert isinstance(error, RuntimeError)
     assert "copy_current_request_context" in str(error)
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    assert finished == ["<RequestContext (finished)>"]
+    assert finished == ["<RequestContext (finished)>", "RuntimeError"]
 
 
 async def test_sync_view_runs_in_thread_with_context(app: Flask, client: TestClient) -> None:
