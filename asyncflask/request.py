@@ -23,11 +23,10 @@ from werkzeug.exceptions import (
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
-from werkzeug.utils import cached_property
 
 from .formparser import parse_form
 from .globals import _cv_app
-from .utils import multidict
+from .utils import lazy, multidict
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import Rule
@@ -164,29 +163,29 @@ class Request(SansIORequest):
 
     # -- the parts of the scope that are read on first use ------------------
 
-    @cached_property
+    @lazy
     def scheme(self) -> str:
         """``http`` or ``https``."""
         return t.cast(str, self.scope.get("scheme", "http"))
 
-    @cached_property
+    @lazy
     def server(self) -> tuple[str, int | None] | None:
         """The server's ``(host, port)``, if the server says."""
         server = self.scope.get("server")
         return tuple(server) if server else None
 
-    @cached_property
+    @lazy
     def query_string(self) -> bytes:
         """The raw query string."""
         return t.cast(bytes, self.scope.get("query_string", b""))
 
-    @cached_property
+    @lazy
     def remote_addr(self) -> str | None:
         """The client's address."""
         client = self.scope.get("client")
         return t.cast(str, client[0]) if client else None
 
-    @cached_property
+    @lazy
     def args(self) -> MultiDict[str, str]:
         """The query string's arguments (``getlist``, ``get(key, type=int)``)."""
         qs = self.query_string
@@ -196,7 +195,7 @@ class Request(SansIORequest):
         pairs = (part.partition("=") for part in qs.decode().split("&") if part)
         return multidict(self.parameter_storage_class, ((k, v) for k, _, v in pairs))
 
-    @cached_property
+    @lazy
     def content_length(self) -> int | None:
         """The body's declared length (``None`` when chunked or unknown)."""
         return get_content_length(
@@ -211,12 +210,12 @@ class Request(SansIORequest):
             else:  # a bare type has no parameters to parse
                 self._parsed_content_type = (value.strip(), {})
 
-    @cached_property
+    @lazy
     def root_path(self) -> str:
         """The prefix the app is mounted under, without a trailing slash."""
         return t.cast(str, self.scope.get("root_path", "")).rstrip("/")
 
-    @cached_property
+    @lazy
     def headers(self) -> Headers:
         """The request headers, multi-valued and case-insensitive."""
         return Headers(
@@ -229,13 +228,13 @@ class Request(SansIORequest):
                 return t.cast(str, value.decode("latin-1"))
         return None
 
-    @cached_property
+    @lazy
     def host(self) -> str:
         """The host (with a non-standard port), checked against
         ``trusted_hosts``."""
         return get_host(self.scheme, self._raw_header(b"host"), self.server, self.trusted_hosts)
 
-    @cached_property
+    @lazy
     def environ(self) -> dict[str, t.Any]:
         """A WSGI-style environment built from the scope, for code that reads
         ``request.environ``. The ASGI scope is under ``"asgi.scope"``."""

@@ -14,6 +14,29 @@ T = t.TypeVar("T")
 M = t.TypeVar("M", bound=MultiDict[t.Any, t.Any])
 
 
+class lazy(t.Generic[T]):
+    """A property computed on first read and then kept as a plain instance
+    attribute, which later reads find directly (Werkzeug's
+    ``cached_property`` runs Python code on every read). It can be set and
+    deleted like any attribute."""
+
+    def __init__(self, func: t.Callable[[t.Any], T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    @t.overload
+    def __get__(self, obj: None, owner: type | None = None) -> lazy[T]: ...
+    @t.overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> T | lazy[T]:
+        if obj is None:
+            return self
+        value = self.func(obj)
+        setattr(obj, self.name, value)
+        return value
+
+
 def multidict(cls: type[M], pairs: t.Iterable[tuple[str, t.Any]]) -> M:
     """``cls(pairs)``; Werkzeug's own ``MultiDict`` classes, which keep a
     list of values per key, are filled directly (a third of the time)."""
