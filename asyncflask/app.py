@@ -106,6 +106,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
                 "preprocess_request",
                 "dispatch_request",
                 "process_response",
+                "finalize_request",
                 "do_teardown_request",
                 "do_teardown_appcontext",
             )
@@ -242,7 +243,9 @@ class Flask(StaticFilesMixin, RoutingMixin):
                     rv = await self._call_view(ctx)
         except Exception as e:
             rv = await self.handle_user_exception(e)
-        return await self.finalize_request(rv)
+        if "finalize_request" in self._overridden or self._finalizes(ctx):
+            return await self.finalize_request(rv)
+        return self.make_response(rv)
 
     async def preprocess_request(
         self, ctx: RequestContext | None = None
@@ -283,7 +286,8 @@ class Flask(StaticFilesMixin, RoutingMixin):
         view: t.Callable[..., t.Any] = self.view_functions[rule.endpoint]
         kwargs = req.view_args or {}
         if is_async_callable(view):
-            return t.cast(t.Awaitable[t.Any], view(**kwargs))
+            awaitable: t.Awaitable[t.Any] = view(**kwargs)
+            return awaitable
         return run_in_thread(view, **kwargs)
 
     def make_default_options_response(self, ctx: RequestContext) -> Response:
@@ -301,14 +305,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
         ``after_request`` functions on it."""
         response = self.make_response(rv)
         try:
-            ctx = _cv_request.get()
-            if (
-                ctx._after_request_functions
-                or self.after_request_funcs
-                or ctx._session is not None
-                or "process_response" in self._overridden
-                or self._session_needs_refresh(ctx.request)
-            ):
+            if self._processes_response(_cv_request.get()):
                 response = await self.process_response(response)
             if request_finished.receivers:
                 await send(request_finished, self, response=response)
@@ -317,6 +314,19 @@ class Flask(StaticFilesMixin, RoutingMixin):
                 raise
             self.logger.exception("Request finalizing failed with an error while handling an error")
         return response
+
+    def _processes_response(self, ctx: RequestContext) -> bool:
+        return bool(
+            ctx._after_request_functions
+            or self.after_request_funcs
+            or ctx._session is not None
+            or "process_response" in self._overridden
+            or self._session_needs_refresh(ctx.request)
+        )
+
+    def _finalizes(self, ctx: RequestContext) -> bool:
+        """Whether finalizing has more to do than making the response."""
+        return bool(request_finished.receivers) or self._processes_response(ctx)
 
     async def process_response(self, response: Response) -> Response:
         """Run ``after_this_request`` and ``after_request`` functions and save

@@ -289,14 +289,14 @@ def parse_urlencoded(body: bytes) -> list[tuple[str, str]]:
     gives them (UTF-8, bad bytes replaced), unquoting all the text at once."""
     parts = [part.partition(b"=") for part in body.split(b"&") if part]
     pieces = [piece for key, _, value in parts for piece in (key, value)]
-    if b"%" not in body and b"+" not in body:
+    if body.find(b"%") < 0 and body.find(b"+") < 0:  # (bytes.find: see Request)
         texts = [piece.decode("utf-8", "replace") for piece in pieces]
     else:
         # NUL cannot be in a form body as such (it would be %00), so it can
         # join the pieces: one unquote and one decode instead of one per piece
         joined = b"\x00".join(pieces).replace(b"+", b" ")
         texts = unquote_to_bytes(joined).decode("utf-8", "replace").split("\x00")
-        if len(texts) != len(pieces) or b"\x00" in body:  # an encoded NUL
+        if len(texts) != len(pieces) or body.find(b"\x00") >= 0:  # an encoded NUL
             texts = [
                 unquote_to_bytes(p.replace(b"+", b" ")).decode("utf-8", "replace") for p in pieces
             ]

@@ -41,7 +41,8 @@ def make_response(*args: t.Any) -> Response:
 
 def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     """A JSON response of the arguments, through ``app.json``."""
-    return t.cast(Response, current_app.json.response(*args, **kwargs))
+    response: Response = current_app.json.response(*args, **kwargs)  # type: ignore[assignment]
+    return response
 
 
 def url_for(

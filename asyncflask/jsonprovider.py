@@ -76,4 +76,7 @@ class JSONProvider(DefaultJSONProvider):
             body = self._encoder(2, None).encode(obj)
         else:
             body = self._encode(obj, (",", ":"))
-        return t.cast("Response", self._app.response_class(f"{body}\n", mimetype=self.mimetype))
+        response: Response = self._app.response_class(  # type: ignore[assignment]
+            f"{body}\n", mimetype=self.mimetype
+        )
+        return response

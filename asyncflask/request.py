@@ -143,7 +143,9 @@ class Request(SansIORequest):
         self._receive = receive
         self.method = scope["method"]
         raw = scope.get("raw_path")
-        if (raw is not None and b"%" in raw) or scope.get("root_path"):
+        # bytes.find, not `in`: `b"%" in raw` first tries b"%" as an int and
+        # builds a TypeError before searching (CPython 3.11)
+        if (raw is not None and raw.find(b"%") >= 0) or scope.get("root_path"):
             self.path = self._routing_path(scope, raw)
         else:
             path = scope["path"]
@@ -189,7 +191,7 @@ class Request(SansIORequest):
     def args(self) -> MultiDict[str, str]:
         """The query string's arguments (``getlist``, ``get(key, type=int)``)."""
         qs = self.query_string
-        if b"%" in qs or b"+" in qs or not qs.isascii():
+        if qs.find(b"%") >= 0 or qs.find(b"+") >= 0 or not qs.isascii():
             return SansIORequest.args.fget(self)  # type: ignore[attr-defined,no-any-return]
         # nothing to unquote: split as parse_qsl(keep_blank_values=True) would
         pairs = (part.partition("=") for part in qs.decode().split("&") if part)
@@ -225,7 +227,8 @@ class Request(SansIORequest):
     def _raw_header(self, name: bytes) -> str | None:
         for key, value in self.scope["headers"]:
             if key == name:
-                return t.cast(str, value.decode("latin-1"))
+                text: str = value.decode("latin-1")
+                return text
         return None
 
     @lazy

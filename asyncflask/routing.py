@@ -78,7 +78,7 @@ class RoutingMixin(App):
             return None
         if not rule.arguments and len(self._static_routes) < 4096:
             self._static_routes[key] = rule
-        return rule, t.cast(dict[str, t.Any], values)
+        return rule, values  # type: ignore[return-value]
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Bind the URL map to a request (or, outside one, to
