@@ -20,11 +20,14 @@ class JSONProvider(DefaultJSONProvider):
     output) that keeps its encoders from one call to the next instead of
     building them for every call."""
 
+    def __init__(self, app: t.Any) -> None:
+        super().__init__(app)
+        self._encoders: dict[tuple[t.Any, ...], json.JSONEncoder] = {}
+        self._c_encoders: dict[tuple[t.Any, ...], t.Any] = {}
+
     def _encoder(self, indent: int | None, separators: tuple[str, str] | None) -> json.JSONEncoder:
         key = (self.ensure_ascii, self.sort_keys, self.default, indent, separators)
-        encoders: dict[tuple[t.Any, ...], json.JSONEncoder] = self.__dict__.setdefault(
-            "_encoders", {}
-        )
+        encoders = self._encoders
         encoder = encoders.get(key)
         if encoder is None:
             encoder = encoders[key] = json.JSONEncoder(
@@ -41,7 +44,7 @@ class JSONProvider(DefaultJSONProvider):
         without the circular-reference check; if it fails, for whatever
         reason, the standard encoder runs again to raise the standard error."""
         key = (self.ensure_ascii, self.sort_keys, self.default, separators)
-        encoders: dict[tuple[t.Any, ...], t.Any] = self.__dict__.setdefault("_c_encoders", {})
+        encoders = self._c_encoders
         encode = encoders.get(key)
         if encode is None:
             if c_make_encoder is None:  # pragma: no cover - CPython always has it
