@@ -308,8 +308,15 @@ class Response(SansIOResponse):
         """Send the body as it is produced, stopping (and closing the body's
         generator) as soon as the client disconnects."""
         completed = False
+        body = self.response
         try:
-            completed = await send_stream(self.iter_chunks(), receive, send, self.keepalive)
+            if isinstance(body, AsyncIterable) and type(self).iter_chunks is Response.iter_chunks:
+                # items straight from the body's iterator: no generator in between
+                source: AsyncIterator[t.Any] = aiter(body)
+                encode = self.encode_chunk
+            else:
+                source, encode = self.iter_chunks(), _same
+            completed = await send_stream(source, encode, receive, send, self.keepalive)
         finally:
             body = self.response
             if not completed or not (inspect.isgenerator(body) or inspect.isasyncgen(body)):
@@ -361,6 +368,10 @@ def _header_name(key: str) -> bytes:
 
 
 @functools.cache
+def _same(chunk: bytes) -> bytes:
+    return chunk
+
+
 def _content_type(mimetype: str | None) -> str | None:
     return None if mimetype is None else get_content_type(mimetype, "utf-8")
 

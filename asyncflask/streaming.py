@@ -61,14 +61,16 @@ class _Sender:
 
 
 async def send_stream(
-    chunks: AsyncIterator[bytes],
+    items: AsyncIterator[t.Any],
+    encode: t.Callable[[t.Any], bytes],
     receive: ASGIReceive,
     send: ASGISend,
     keepalive: tuple[float, bytes] | None = None,
 ) -> bool:
-    """Send ``chunks`` then the end of the body; stop as soon as the client
-    disconnects. Returns whether the body was sent completely. An exception
-    from ``chunks`` propagates (the body is then left incomplete)."""
+    """Send ``items`` (``bytes``, or made bytes by ``encode``) then the end of
+    the body; stop as soon as the client disconnects, and close ``items``.
+    Returns whether the body was sent completely. An exception from
+    ``items`` propagates (the body is then left incomplete)."""
     sender = _Sender(send)
     error: Exception | None = None
     completed = False
@@ -83,11 +85,13 @@ async def send_stream(
             tg.start_soon(sender.keepalive, *keepalive)
         try:
             if keepalive is None:
-                async for chunk in chunks:
+                async for item in items:
+                    chunk = item if type(item) is bytes else encode(item)
                     if chunk:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
             else:
-                async for chunk in chunks:
+                async for item in items:
+                    chunk = item if type(item) is bytes else encode(item)
                     if chunk:
                         await sender.chunk(chunk)
             await sender.chunk(b"", more=False)
@@ -96,8 +100,10 @@ async def send_stream(
             error = e
         finally:
             tg.cancel_scope.cancel()
-            with anyio.CancelScope(shield=True):
-                await t.cast(t.Any, chunks).aclose()
+            aclose = getattr(items, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
     if error is not None:
         raise error
     return completed
