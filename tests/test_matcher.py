@@ -140,9 +140,11 @@ PATHS = [
 ]
 
 
-def outcome(matcher: StateMachineMatcher, path: str, method: str, websocket: bool) -> t.Any:
+def outcome(
+    matcher: StateMachineMatcher, path: str, method: str, websocket: bool, domain: str = ""
+) -> t.Any:
     try:
-        rule, values = matcher.match("", path, method, websocket)
+        rule, values = matcher.match(domain, path, method, websocket)
     except Exception as e:  # the routing errors are part of the answer
         fields = ("args", "path_info", "have_match_for", "websocket_mismatch", "endpoint")
         return type(e).__name__, [repr(getattr(e, name, None)) for name in fields]
@@ -184,3 +186,26 @@ def test_plain_map_rules_match_the_same() -> None:
     plain = Map([Rule("/x/<int:n>", endpoint="x")])
     ours = URLMap([Rule("/x/<int:n>", endpoint="x")])
     assert plain.bind("h").match("/x/3") == ours.bind("h").match("/x/3")
+
+
+def test_same_answers_as_werkzeug_with_hosts() -> None:
+    def make() -> list[Rule]:
+        return [
+            Rule("/", endpoint="root", host="example.com"),
+            Rule("/", endpoint="sub_root", host="<sub>.example.com"),
+            Rule("/items/<int:n>", endpoint="items", host="<sub>.example.com"),
+            Rule("/items/<int:n>", endpoint="api_items", host="api.example.com"),
+        ]
+
+    url_map = URLMap(make(), host_matching=True)
+    url_map.update()
+    reference = StateMachineMatcher(url_map.merge_slashes)
+    for rule in url_map.iter_rules():
+        reference.add(rule)
+    reference.update()
+    hosts = ["example.com", "a.example.com", "api.example.com", "other.org", ""]
+    for host, path in itertools.product(hosts, ["/", "/items/3", "/items/x", "/items/3/"]):
+        for method in ("GET", "POST"):
+            assert outcome(url_map._matcher, path, method, False, host) == outcome(
+                reference, path, method, False, host
+            ), (host, path, method)
