@@ -245,34 +245,47 @@ class Response(SansIOResponse):
         IRIs in ``Location`` made URIs, no ``Content-Length`` on 1xx/204, no
         entity headers on 304, and ``Content-Length`` for buffered bodies."""
         status = self._status_code
-        plain = 200 <= status != 204 and status != 304
+        if 200 <= status != 204 and status != 304:
+            return self._headers_with_body(scope)
+        raw: list[tuple[bytes, bytes]] = []
+        for key, value in self.headers._list:
+            name = _NAMES.get(key) or _header_name(key)
+            if status == 304:
+                if name not in _KEEP_ON_304 and is_entity_header(key):
+                    continue
+            elif name == b"content-length":
+                continue
+            if name in _SPECIAL:
+                value = self._fix_uri(name, value, scope)
+            raw.append((name, value.encode("latin-1")))
+        return raw
+
+    def _headers_with_body(self, scope: Scope | None) -> list[tuple[bytes, bytes]]:
         has_length = False
         raw: list[tuple[bytes, bytes]] = []
         for key, value in self.headers._list:
-            name = _NAMES.get(key)
-            if name is None:
-                name = _header_name(key)
+            name = _NAMES.get(key) or _header_name(key)
             if name in _SPECIAL:
                 if name == b"content-length":
-                    if not plain and status != 304:
-                        continue
                     has_length = True
-                elif name == b"location":
-                    value = self._fix_location(value, scope)
-                elif name == b"content-location":
-                    value = iri_to_uri(value)
-            if status == 304 and name not in _KEEP_ON_304 and is_entity_header(key):
-                continue
+                else:
+                    value = self._fix_uri(name, value, scope)
             raw.append((name, value.encode("latin-1")))
         if (
-            plain
-            and not has_length
+            not has_length
             and self.automatically_set_content_length
             and isinstance(self.response, list)
         ):
             length = sum(len(chunk) for chunk in self.response)
             raw.append((b"content-length", str(length).encode()))
         return raw
+
+    def _fix_uri(self, name: bytes, value: str, scope: Scope | None) -> str:
+        if name == b"location":
+            return self._fix_location(value, scope)
+        if name == b"content-location":
+            return iri_to_uri(value)
+        return value
 
     def _fix_location(self, value: str, scope: Scope | None) -> str:
         value = iri_to_uri(value)
