@@ -184,12 +184,14 @@ class Flask(StaticFilesMixin, RoutingMixin):
         finally:
             if error is not None and self.should_ignore_error(error):
                 error = None
-            await ctx.pop(error)
-            # uvicorn's keep-alive timer keeps a copy of the context variables
-            # taken in the last send, until the connection's next request:
-            # empty the contexts it refers to, so that it keeps nothing else
-            ctx._release()
-            app_ctx._release()
+            try:
+                await ctx.pop(error)
+            finally:
+                # uvicorn's keep-alive timer keeps a copy of the context
+                # variables taken in the last send, until the connection's
+                # next request: empty the contexts it refers to
+                ctx._release()
+                app_ctx._release()
 
     async def startup(self) -> None:
         """Run the ``before_serving`` functions (ASGI lifespan startup)."""

@@ -326,9 +326,9 @@ class Response(SansIOResponse):
             if isinstance(body, AsyncIterable) and type(self).iter_chunks is Response.iter_chunks:
                 # items straight from the body's iterator: no generator in between
                 source: AsyncIterator[t.Any] = aiter(body)
-                encode = self.encode_chunk
+                encode: t.Callable[[t.Any], bytes] = self.encode_chunk
             else:
-                source, encode = self.iter_chunks(), _same
+                source, encode = self.iter_chunks(), _encode
             completed = await send_stream(source, encode, receive, send, self.keepalive)
         finally:
             body = self.response
@@ -381,10 +381,6 @@ def _header_name(key: str) -> bytes:
 
 
 @functools.cache
-def _same(chunk: bytes) -> bytes:
-    return chunk
-
-
 def _content_type(mimetype: str | None) -> str | None:
     return None if mimetype is None else get_content_type(mimetype, "utf-8")
 
