@@ -304,6 +304,12 @@ async def test_a_task_without_the_copied_context_is_told_the_request_finished(
             except RuntimeError as e:
                 finished.append(type(e).__name__)
             try:
+                g.other = 1
+            except RuntimeError as e:
+                finished.append(type(e).__name__)
+            finished.append(repr(g._get_current_object()))  # type: ignore[attr-defined]
+            finished.append(str(hasattr(g, "__html__")))
+            try:
                 outcome.set_result(request.path)
             except Exception as e:
                 outcome.set_result(e)
@@ -317,7 +323,13 @@ async def test_a_task_without_the_copied_context_is_told_the_request_finished(
     assert isinstance(error, RuntimeError)
     assert "copy_current_request_context" in str(error)
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    assert finished == ["<RequestContext (finished)>", "RuntimeError"]
+    assert finished == [
+        "<RequestContext (finished)>",
+        "RuntimeError",
+        "RuntimeError",
+        "<finished>",
+        "False",
+    ]
 
 
 async def test_sync_view_runs_in_thread_with_context(app: Flask, client: TestClient) -> None:
