@@ -553,6 +553,28 @@ async def test_head_sends_no_body_and_leaves_no_open_generator(
     assert events in ([], ["started", "closed"])
 
 
+async def _check_error_mid_stream(
+    app: Flask, caplog: pytest.LogCaptureFixture, events: list[str], error: type[Exception]
+) -> None:
+    """The generator's error ends the body incomplete, closes the generator
+    and is logged with its exception."""
+    call = AsgiCall(app)
+    with caplog.at_level(logging.ERROR):
+        await call.run()
+    assert events == ["closed"]
+    assert call.messages[0]["status"] == 200
+    bodies = call.body_messages
+    assert [m["body"] for m in bodies if m.get("body")] == [b"partial"]
+    # the body is not marked complete: no final more_body=False message
+    assert all(m.get("more_body", False) for m in bodies)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors, "the error was not logged"
+    assert any(
+        r.exc_info is not None and isinstance(r.exc_info[1], error) and "boom" in str(r.exc_info[1])
+        for r in errors
+    )
+
+
 @guarded()
 async def test_error_mid_stream_closes_generator_and_is_logged(
     app: Flask, caplog: pytest.LogCaptureFixture
@@ -570,20 +592,7 @@ async def test_error_mid_stream_closes_generator_and_is_logged(
 
         return generate()
 
-    call = AsgiCall(app)
-    with caplog.at_level(logging.ERROR):
-        await call.run()
-    assert events == ["closed"]
-    assert call.messages[0]["status"] == 200
-    bodies = call.body_messages
-    assert [m["body"] for m in bodies if m.get("body")] == [b"partial"]
-    # the body is not marked complete: no final more_body=False message
-    assert all(m.get("more_body", False) for m in bodies)
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors, "the error was not logged"
-    assert any(
-        r.exc_info is not None and "boom in the middle" in str(r.exc_info[1]) for r in errors
-    )
+    await _check_error_mid_stream(app, caplog, events, RuntimeError)
 
 
 @guarded()
@@ -603,14 +612,7 @@ async def test_error_in_sync_generator_mid_stream(
 
         return generate()
 
-    call = AsgiCall(app)
-    with caplog.at_level(logging.ERROR):
-        await call.run()
-    assert events == ["closed"]
-    assert all(m.get("more_body", False) for m in call.body_messages)
-    assert any(
-        r.exc_info is not None and isinstance(r.exc_info[1], ValueError) for r in caplog.records
-    )
+    await _check_error_mid_stream(app, caplog, events, ValueError)
 
 
 @guarded()
