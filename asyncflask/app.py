@@ -112,9 +112,14 @@ class Flask(StaticFilesMixin, RoutingMixin):
             )
             if getattr(type(self), name) is not getattr(Flask, name)
         )
+        self._overrides_teardown = bool(
+            self._overridden & {"do_teardown_request", "do_teardown_appcontext"}
+        )
         # (path, method) -> rule, for rules without arguments
         self._static_routes: dict[tuple[str, str], Rule] = {}
         self._static_routes_version = -1
+        # endpoint -> (view, whether it is async), checked on each call
+        self._view_kinds: dict[str, tuple[t.Callable[..., t.Any], bool]] = {}
         #: Functions run at server startup (ASGI lifespan), in order.
         self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
         #: Functions run at server shutdown, in reverse order.
@@ -136,19 +141,17 @@ class Flask(StaticFilesMixin, RoutingMixin):
     # -- ASGI ----------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
-        """The ASGI entry point."""
-        kind = scope["type"]
-        if kind == "http":
-            await self.handle_http(scope, receive, send)
-        elif kind == "lifespan":
-            await handle_lifespan(self, receive, send)
-        elif kind == "websocket":
-            await refuse_websocket(scope, receive, send)
-
-    async def handle_http(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
-        """Handle one HTTP request: dispatch it, send the response, and tear
-        the context down after the last byte."""
-        ctx = RequestContext(self, self.request_class(scope, receive))
+        """The ASGI entry point: handle one HTTP request (dispatch it, send
+        the response, and tear the context down after the last byte), the
+        lifespan, or a websocket."""
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await handle_lifespan(self, receive, send)
+            elif scope["type"] == "websocket":
+                await refuse_websocket(scope, receive, send)
+            return
+        request = self.request_class(scope, receive)
+        ctx = RequestContext(self, request)
         # A fresh app context, never one inherited from the server's task:
         # uvicorn starts a pipelined request from inside the previous one's
         # last send, so its task starts with the previous request's contexts.
@@ -165,7 +168,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
             except Exception as e:
                 error = e
                 response = await self.handle_exception(e)
-            if ctx.request.body_abandoned:
+            if request._body_started and request.body_abandoned:
                 response.headers["Connection"] = "close"
             try:
                 await response(scope, receive, send)
@@ -174,8 +177,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
             except Exception as e:
                 error = e
                 self.logger.error(
-                    f"Error while sending the response to {ctx.request.path}"
-                    f" [{ctx.request.method}]",
+                    f"Error while sending the response to {request.path} [{request.method}]",
                     exc_info=sys.exc_info(),
                 )
         except BaseException as e:
@@ -185,13 +187,15 @@ class Flask(StaticFilesMixin, RoutingMixin):
             if error is not None and self.should_ignore_error(error):
                 error = None
             try:
-                await ctx.pop(error)
+                if request._cleanups or self._tears_down():
+                    await ctx.pop(error)
+                else:
+                    ctx._leave()
             finally:
                 # uvicorn's keep-alive timer keeps a copy of the context
                 # variables taken in the last send, until the connection's
                 # next request: empty the contexts it refers to
-                ctx._release()
-                app_ctx._release()
+                ctx._release(app_ctx)
 
     async def startup(self) -> None:
         """Run the ``before_serving`` functions (ASGI lifespan startup)."""
@@ -245,7 +249,11 @@ class Flask(StaticFilesMixin, RoutingMixin):
                     rv = await self._call_view(ctx)
         except Exception as e:
             rv = await self.handle_user_exception(e)
-        if "finalize_request" in self._overridden or self._finalizes(ctx):
+        if (
+            request_finished.receivers
+            or "finalize_request" in self._overridden
+            or self._processes_response(ctx)
+        ):
             return await self.finalize_request(rv)
         return self.make_response(rv)
 
@@ -285,9 +293,13 @@ class Flask(StaticFilesMixin, RoutingMixin):
             raise InternalServerError()
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return _ready(self.make_default_options_response(ctx))
-        view: t.Callable[..., t.Any] = self.view_functions[rule.endpoint]
+        endpoint = rule.endpoint
+        view: t.Callable[..., t.Any] = self.view_functions[endpoint]
         kwargs = req.view_args or {}
-        if is_async_callable(view):
+        kind = self._view_kinds.get(endpoint)
+        if kind is None or kind[0] is not view:
+            kind = self._view_kinds[endpoint] = (view, is_async_callable(view))
+        if kind[1]:
             awaitable: t.Awaitable[t.Any] = view(**kwargs)
             return awaitable
         return run_in_thread(view, **kwargs)
@@ -326,10 +338,6 @@ class Flask(StaticFilesMixin, RoutingMixin):
             or self._session_needs_refresh(ctx.request)
         )
 
-    def _finalizes(self, ctx: RequestContext) -> bool:
-        """Whether finalizing has more to do than making the response."""
-        return bool(request_finished.receivers) or self._processes_response(ctx)
-
     async def process_response(self, response: Response) -> Response:
         """Run ``after_this_request`` and ``after_request`` functions and save
         the session."""
@@ -355,6 +363,16 @@ class Flask(StaticFilesMixin, RoutingMixin):
             self.config["SESSION_REFRESH_EACH_REQUEST"]
             and request._raw_header(b"cookie") is not None
             and self.session_interface.get_cookie_name(self) in request.cookies  # type: ignore[arg-type]
+        )
+
+    def _tears_down(self) -> bool:
+        """Whether leaving a request's contexts has anything to run."""
+        return bool(
+            self.teardown_request_funcs
+            or self.teardown_appcontext_funcs
+            or request_tearing_down.receivers
+            or appcontext_tearing_down.receivers
+            or self._overrides_teardown
         )
 
     def _tears_down_requests(self) -> bool:

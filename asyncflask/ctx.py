@@ -122,10 +122,6 @@ class AppContext:
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
 
-    def _release(self) -> None:
-        """Drop what the finished context holds (``g``)."""
-        self._g = _FINISHED
-
     def __enter__(self) -> AppContext:
         self.push()
         return self
@@ -263,10 +259,19 @@ class RequestContext:
                 else:
                     app_ctx._pop_token()
 
-    def _release(self) -> None:
+    def _leave(self) -> None:
+        """Leave this context and its app context when neither has anything
+        to tear down (what :meth:`pop` does then, without awaiting)."""
+        _cv_request.reset(self._tokens.pop())
+        app_ctx = self._app_ctx
+        if app_ctx is not None:
+            self._app_ctx = None
+            app_ctx._pop_token()
+
+    def _release(self, app_ctx: AppContext) -> None:
         """Drop what the finished request holds (the request, its body, the
-        session)."""
-        self.request = _FINISHED
+        session, and ``g`` of its app context)."""
+        self.request = app_ctx._g = _FINISHED
         self._session = self._url_adapter = self.flashes = None
 
     def copy(self) -> RequestContext:
