@@ -118,8 +118,6 @@ class Flask(StaticFilesMixin, RoutingMixin):
         # (path, method) -> rule, for rules without arguments
         self._static_routes: dict[tuple[str, str], Rule] = {}
         self._static_routes_version = -1
-        # endpoint -> (view, whether it is async), checked on each call
-        self._view_kinds: dict[str, tuple[t.Callable[..., t.Any], bool]] = {}
         #: Functions run at server startup (ASGI lifespan), in order.
         self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
         #: Functions run at server shutdown, in reverse order.
@@ -293,13 +291,9 @@ class Flask(StaticFilesMixin, RoutingMixin):
             raise InternalServerError()
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return _ready(self.make_default_options_response(ctx))
-        endpoint = rule.endpoint
-        view: t.Callable[..., t.Any] = self.view_functions[endpoint]
+        view: t.Callable[..., t.Any] = self.view_functions[rule.endpoint]
         kwargs = req.view_args or {}
-        kind = self._view_kinds.get(endpoint)
-        if kind is None or kind[0] is not view:
-            kind = self._view_kinds[endpoint] = (view, is_async_callable(view))
-        if kind[1]:
+        if is_async_callable(view):
             awaitable: t.Awaitable[t.Any] = view(**kwargs)
             return awaitable
         return run_in_thread(view, **kwargs)

@@ -30,18 +30,30 @@ information about how to avoid this problem.\
 
 
 class _Proxy(LocalProxy):  # type: ignore[type-arg]
-    """Werkzeug's ``LocalProxy``, with public attributes read straight from
-    the proxied object: reading them (``request.args``) is the common use,
-    and the generic lookup first fails on the proxy, building an
-    ``AttributeError`` each time. Names starting with ``_`` take
-    ``LocalProxy``'s own path."""
+    """Werkzeug's ``LocalProxy`` over a context variable, with public
+    attributes read straight from the proxied object: reading them
+    (``request.args``) is the common use, and the generic lookup first fails
+    on the proxy, building an ``AttributeError`` each time. Names starting
+    with ``_`` take ``LocalProxy``'s own path."""
 
-    __slots__ = ()
+    __slots__ = ("_attr", "_var")
+
+    def __init__(
+        self, var: ContextVar[t.Any], name: str | None = None, *, unbound_message: str
+    ) -> None:
+        super().__init__(var, name, unbound_message=unbound_message)
+        object.__setattr__(self, "_var", var)
+        object.__setattr__(self, "_attr", name)
 
     def __getattribute__(self, name: str) -> t.Any:
         if name[0] == "_":
             return _get_own(self, name)
-        return getattr(_get_own(self, "_get_current_object")(), name)
+        try:
+            obj = _get_own(self, "_var").get()
+        except LookupError:
+            obj = _get_own(self, "_get_current_object")()  # raises the unbound message
+        attr = _get_own(self, "_attr")
+        return getattr(obj if attr is None else getattr(obj, attr), name)
 
 
 _get_own = object.__getattribute__

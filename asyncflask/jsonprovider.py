@@ -75,7 +75,8 @@ class JSONProvider(DefaultJSONProvider):
         """A JSON response of the arguments, as ``jsonify``: compact unless
         ``compact`` is false or (when unset) the app is in debug mode."""
         obj = self._prepare_response_obj(args, kwargs)
-        if (self.compact is None and self._app.debug) or self.compact is False:
+        compact = self.compact
+        if compact is False or (compact is None and self._app.config["DEBUG"]):
             body = self._encoder(2, None).encode(obj)
         else:
             body = self._encode(obj, (",", ":"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from werkzeug.routing.converters import ValidationError
+from werkzeug.routing.converters import BaseConverter, IntegerConverter, ValidationError
 from werkzeug.routing.exceptions import NoMatch, RequestAliasRedirect, RequestPath
 from werkzeug.routing.matcher import SlashRequired, State, StateMachineMatcher
 
@@ -32,65 +32,136 @@ class _Node:
 
 
 class _Transition:
-    """A dynamic transition: the part's regex, compiled, and the names of its
-    converter groups in order."""
+    """A dynamic transition: the part's regex, compiled, and the numbers of
+    its converter groups in order."""
 
-    __slots__ = ("final", "names", "node", "regex", "single", "suffixed")
+    __slots__ = ("final", "groups", "node", "regex", "single", "suffixed", "test")
 
     def __init__(self, pattern: str, final: bool, suffixed: bool, node: _Node) -> None:
         self.regex = re.compile(pattern)
-        self.names = sorted(
+        names = sorted(
             (name for name in self.regex.groupindex if name.startswith("__werkzeug_")),
             key=lambda name: int(name[11:]),
         )
-        self.single = len(self.names) == 1
+        self.groups = tuple(self.regex.groupindex[name] for name in names)
+        self.single = self.groups[0] if len(self.groups) == 1 else None
         self.final = final
         self.suffixed = suffixed
         self.node = node
+        # a test that says what the regex would of a whole part, faster
+        self.test = None if final or suffixed else _WHOLE_PART_TESTS.get(pattern)
+
+
+#: Tests equal to the most common part regexes (``int`` and the default
+#: ``string`` converter) when matched against a whole part, which never
+#: contains a slash: ``\d`` is what ``str.isdecimal`` checks, and
+#: ``[^/]{1,}`` holds for any part that is not empty. The part is the value.
+_WHOLE_PART_TESTS: dict[str, t.Callable[[str], t.Any]] = {
+    r"(?P<__werkzeug_0>\d+)\Z": str.isdecimal,
+    r"(?P<__werkzeug_0>[^/]{1,})\Z": len,
+}
+
+
+#: How a rule's matched strings become its values: (name, converter), where
+#: the converter is ``None`` when it keeps the string as it is.
+_Plan = tuple[tuple[str, t.Callable[[str], t.Any] | None], ...]
+
+
+def _plan(rule: Rule) -> _Plan:
+    steps = []
+    for name, converter in rule._converters.items():
+        convert: t.Callable[[str], t.Any] | None = converter.to_python
+        kind = type(converter)
+        if kind.to_python is BaseConverter.to_python:
+            convert = None
+        elif (
+            isinstance(converter, IntegerConverter)
+            and kind is IntegerConverter
+            and not (
+                converter.fixed_digits or converter.min is not None or converter.max is not None
+            )
+        ):
+            convert = int  # what its to_python comes to with these settings
+        steps.append((str(name), convert))
+    return tuple(steps)
 
 
 class Matcher(StateMachineMatcher):
     """Matches exactly as Werkzeug's ``StateMachineMatcher`` (same states,
-    same order, same errors), but compiles each transition's regex and its
-    converter-group order when the map is updated rather than on every
-    match, and walks the path by index instead of copying it."""
+    same order, same errors), but does its per-match setup once, when the
+    map is updated: it compiles each transition's regex, orders its
+    converter groups, and plans each rule's conversions. The path is walked
+    by index instead of being copied."""
 
     _compiled: _Node | None = None
 
     def update(self) -> None:
         """Sort the transitions and compile the states."""
         super().update()
-        self._compiled = _Node(self._root)
+        compiled = _Node(self._root)
+        self._plans: dict[int, tuple[Rule, _Plan]] = {}
+        self._searches: dict[tuple[str, bool], _Search] = {}
+        self._starts: dict[str, _Node | t.Literal[False]] = {}
+        self._compiled = compiled
+
+    @staticmethod
+    def _start(root: _Node, domain: str) -> _Node | t.Literal[False]:
+        """The state after ``domain`` and a path's leading slash, when the
+        walk there has no choice to make (no dynamic transition), else
+        ``False``."""
+        host = root.static.get(domain)
+        if root.dynamic or host is None or host.dynamic:
+            return False
+        return host.static.get("", False)
 
     def match(
         self, domain: str, path: str, method: str, websocket: bool
     ) -> tuple[Rule, t.MutableMapping[str, t.Any]]:
         """The rule for ``path`` and its converted values, or a routing
         error (``NoMatch``, ``RequestPath``, ``RequestAliasRedirect``)."""
-        if self._compiled is None:
+        root = self._compiled
+        if root is None:
             self.update()
-            assert self._compiled is not None
-        search = _Search(method, websocket)
+            root = t.cast(_Node, self._compiled)
+        # what does not match is walked again, recording why, for the error
+        search = self._searches.get((method, websocket))
+        if search is None:
+            search = self._searches[method, websocket] = _Search(method, websocket, False)
+        start = self._starts.get(domain)
+        if start is None:
+            start = self._starts[domain] = self._start(root, domain)
         try:
-            found = search.walk(self._compiled, [domain, *path.split("/")], 0, [])
+            if start and path[:1] == "/":
+                found = search.walk(start, path.split("/"), 1, [])
+            else:
+                found = search.walk(root, [domain, *path.split("/")], 0, [])
+            if found is None:
+                search = _Search(method, websocket, True)
+                found = search.walk(root, [domain, *path.split("/")], 0, [])
         except SlashRequired:
             raise RequestPath(f"{path}/") from None
         if found is None:
             if self.merge_slashes:
                 path = _MERGE.sub("/", path)
                 try:
-                    found = search.walk(self._compiled, [domain, *path.split("/")], 0, [])
+                    found = search.walk(root, [domain, *path.split("/")], 0, [])
                 except SlashRequired:
                     raise RequestPath(f"{path}/") from None
                 if found is not None and found[0].merge_slashes is not False:
                     raise RequestPath(path)
             raise NoMatch(search.allowed, search.mismatch)
         rule, values = found
+        planned = self._plans.get(id(rule))
+        if planned is None or planned[0] is not rule:
+            planned = self._plans[id(rule)] = (rule, _plan(rule))
         result: dict[str, t.Any] = {}
-        converters = rule._converters
-        for name, value in zip(converters, values, strict=False):
+        for k, (name, convert) in enumerate(planned[1]):
+            value = values[k]
+            if convert is None:
+                result[name] = value
+                continue
             try:
-                result[str(name)] = converters[name].to_python(value)
+                result[name] = convert(value)
             except ValidationError as e:
                 raise NoMatch(search.allowed, search.mismatch) from e
         if rule.defaults:
@@ -101,16 +172,18 @@ class Matcher(StateMachineMatcher):
 
 
 class _Search:
-    """One match: the walk through the states, and what was seen on the way
-    for the error when nothing matches (methods allowed, a websocket
-    mismatch). Werkzeug does this with nested recursive functions, which
-    are reference cycles left for the garbage collector on every match."""
+    """One way of walking the states, for a method and socket kind; when
+    ``record`` is on, it also keeps what was seen on the way for the error
+    when nothing matches (methods allowed, a websocket mismatch). Werkzeug
+    does this with nested recursive functions, which are reference cycles
+    left for the garbage collector on every match."""
 
-    __slots__ = ("allowed", "method", "mismatch", "websocket")
+    __slots__ = ("allowed", "method", "mismatch", "record", "websocket")
 
-    def __init__(self, method: str, websocket: bool) -> None:
+    def __init__(self, method: str, websocket: bool, record: bool) -> None:
         self.method = method
         self.websocket = websocket
+        self.record = record
         self.allowed: set[str] = set()
         self.mismatch = False
 
@@ -120,9 +193,11 @@ class _Search:
             if strict_only and rule.strict_slashes:
                 continue
             if rule.methods is not None and self.method not in rule.methods:
-                self.allowed.update(rule.methods)
+                if self.record:
+                    self.allowed.update(rule.methods)
             elif rule.websocket != self.websocket:
-                self.mismatch = True
+                if self.record:
+                    self.mismatch = True
             else:
                 return rule
         return None
@@ -141,9 +216,16 @@ class _Search:
             node = next_node
             i += 1
         if i > last:
-            rule = self.accept(node.rules, False)
-            if rule is not None:
-                return rule, values
+            if self.record:
+                rule = self.accept(node.rules, False)
+                if rule is not None:
+                    return rule, values
+            else:
+                for rule in node.rules:
+                    if (
+                        rule.methods is None or self.method in rule.methods
+                    ) and rule.websocket == self.websocket:
+                        return rule, values
             slash = node.static.get("")
             if slash is not None:
                 for rule in slash.rules:
@@ -161,6 +243,12 @@ class _Search:
             if found is not None:
                 return found
         for move in node.dynamic:
+            if move.test is not None:
+                if move.test(part):
+                    found = self.walk(move.node, parts, i + 1, [*values, part])
+                    if found is not None:
+                        return found
+                continue
             if move.final:
                 match = move.regex.match("/".join(parts[i:]))
                 rest, j = parts, len(parts)
@@ -171,9 +259,14 @@ class _Search:
                 continue
             if move.suffixed and match.groups()[-1] == "/":
                 rest, j = [""], 0
-            groups: t.Any = match.group(*move.names)
+            single = move.single
             found = self.walk(
-                move.node, rest, j, values + ([groups] if move.single else list(groups))
+                move.node,
+                rest,
+                j,
+                [*values, match[single]]
+                if single is not None
+                else [*values, *match.group(*move.groups)],
             )
             if found is not None:
                 return found

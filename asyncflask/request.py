@@ -26,7 +26,7 @@ from werkzeug.sansio.utils import get_content_length, get_host
 
 from .formparser import parse_form
 from .globals import _cv_app
-from .utils import lazy, multidict
+from .utils import lazy, query_multidict
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import Rule
@@ -193,9 +193,7 @@ class Request(SansIORequest):
         qs = self.query_string
         if qs.find(b"%") >= 0 or qs.find(b"+") >= 0 or not qs.isascii():
             return SansIORequest.args.fget(self)  # type: ignore[attr-defined,no-any-return]
-        # nothing to unquote: split as parse_qsl(keep_blank_values=True) would
-        pairs = (part.partition("=") for part in qs.decode().split("&") if part)
-        return multidict(self.parameter_storage_class, ((k, v) for k, _, v in pairs))
+        return query_multidict(self.parameter_storage_class, qs.decode())
 
     @lazy
     def content_length(self) -> int | None:

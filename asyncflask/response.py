@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import logging
@@ -80,7 +79,8 @@ class Response(SansIOResponse):
             # the common case, without Werkzeug's general header handling
             self.headers = Headers()
             header_list = self.headers._list
-            default_type = _content_type(mimetype or self.default_mimetype)
+            mimetype = mimetype or self.default_mimetype
+            default_type = _CONTENT_TYPES.get(mimetype) or _content_type(mimetype)
             if default_type is not None:
                 header_list.append(("Content-Type", default_type))
             if status is None or status == 200:
@@ -380,9 +380,17 @@ def _header_name(key: str) -> bytes:
     return name
 
 
-@functools.cache
+_CONTENT_TYPES: dict[str | None, str | None] = {None: None}
+
+
 def _content_type(mimetype: str | None) -> str | None:
-    return None if mimetype is None else get_content_type(mimetype, "utf-8")
+    """The ``Content-Type`` for a mimetype (with ``charset=utf-8`` for text)."""
+    if mimetype is None:
+        return None
+    value = get_content_type(mimetype, "utf-8")
+    if len(_CONTENT_TYPES) < 256:
+        _CONTENT_TYPES[mimetype] = value
+    return value
 
 
 class StreamingResponse(Response):

@@ -52,8 +52,9 @@ class RoutingMixin(App):
         url_map = self.url_map
         if url_map.host_matching or self.subdomain_matching:
             return None
-        version = getattr(url_map, "version", None)
-        if version is None:  # a Map class of the user's: count the rules
+        try:
+            version = url_map.version  # type: ignore[attr-defined]
+        except AttributeError:  # a Map class of the user's: count the rules
             version = len(url_map._rules)
         if url_map._remap or version != self._static_routes_version:
             url_map.update()
@@ -63,12 +64,12 @@ class RoutingMixin(App):
         rule = self._static_routes.get(key)
         if rule is not None:
             return rule, {}
+        path = request.path
+        if path[1:2] == "/":  # as the adapter: one leading slash
+            path = f"/{path.lstrip('/')}"
         try:
             rule, values = url_map._matcher.match(
-                url_map.default_subdomain or "",
-                f"/{request.path.lstrip('/')}",
-                request.method,
-                False,
+                url_map.default_subdomain or "", path, request.method, False
             )
         except Exception:
             return None

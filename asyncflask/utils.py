@@ -49,7 +49,29 @@ def multidict(cls: type[M], pairs: t.Iterable[tuple[str, t.Any]]) -> M:
             lists[key] = [value]
         else:
             values.append(value)
-    result = cls()
+    return _filled(cls, lists)
+
+
+def query_multidict(cls: type[M], query: str) -> M:
+    """The arguments of a query string that has nothing to unquote, split
+    as ``parse_qsl(query, keep_blank_values=True)`` would, in ``cls``."""
+    if cls is not ImmutableMultiDict and cls is not MultiDict:
+        return cls(part.partition("=")[::2] for part in query.split("&") if part)
+    lists: dict[str, list[str]] = {}
+    for part in query.split("&"):
+        if part:
+            key, _, value = part.partition("=")
+            values = lists.get(key)
+            if values is None:
+                lists[key] = [value]
+            else:
+                values.append(value)
+    return _filled(cls, lists)
+
+
+def _filled(cls: type[M], lists: dict[str, list[t.Any]]) -> M:
+    # their __init__ does nothing more for an empty mapping
+    result: M = dict.__new__(cls)
     dict.update(result, lists)
     return result
 

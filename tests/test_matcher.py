@@ -7,7 +7,7 @@ import itertools
 import typing as t
 
 import pytest
-from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.routing import BaseConverter, IntegerConverter, Map, Rule
 from werkzeug.routing.matcher import StateMachineMatcher
 
 from asyncflask.matcher import Matcher
@@ -33,6 +33,13 @@ class EvenConverter(BaseConverter):
         if number % 2:
             raise ValidationError()
         return number
+
+
+class ShiftedConverter(IntegerConverter):
+    """An integer converter of the user's, with a to_python of its own."""
+
+    def to_python(self, value: str) -> int:
+        return int(value) + 1000
 
 
 def make_rules() -> list[Rule]:
@@ -70,6 +77,8 @@ def make_rules() -> list[Rule]:
         Rule("/many/" + "-".join(f"<int:v{i}>" for i in range(12)), endpoint="many"),
         Rule("/prefix-<int:n>-suffix", endpoint="mixed"),
         Rule("/<section>/<int:n>/<path:tail>", endpoint="catchall"),
+        Rule("/shifted/<shifted:n>", endpoint="shifted"),
+        Rule("/short/<string(maxlength=3):s>", endpoint="short"),
     ]
 
 
@@ -137,6 +146,20 @@ PATHS = [
     "/users/42/",
     "/plain//",
     "/caf\u00e9",
+    # the int and string parts are tested without their regexes: the same
+    # answers for digits of other scripts, signs, spaces and line breaks
+    "/users/\u0664\u0662",
+    "/users/\u00b2",
+    "/users/+4",
+    "/users/ 4",
+    "/users/4\n",
+    "/users/bob\n",
+    "/users/\n",
+    "/shifted/5",
+    "/short/abc",
+    "/short/abcd",
+    "users/42",
+    "",
 ]
 
 
@@ -148,7 +171,7 @@ def outcome(
     except Exception as e:  # the routing errors are part of the answer
         fields = ("args", "path_info", "have_match_for", "websocket_mismatch", "endpoint")
         return type(e).__name__, [repr(getattr(e, name, None)) for name in fields]
-    return rule.endpoint, dict(values)
+    return rule.endpoint, {name: (type(value), value) for name, value in values.items()}
 
 
 @pytest.mark.parametrize("merge_slashes", [True, False])
@@ -158,7 +181,11 @@ def test_same_answers_as_werkzeug(merge_slashes: bool, redirect_defaults: bool) 
         make_rules(),
         merge_slashes=merge_slashes,
         redirect_defaults=redirect_defaults,
-        converters={"everything": EverythingConverter, "even": EvenConverter},
+        converters={
+            "everything": EverythingConverter,
+            "even": EvenConverter,
+            "shifted": ShiftedConverter,
+        },
     )
     url_map.update()
     reference = StateMachineMatcher(merge_slashes)
