@@ -44,11 +44,7 @@ def multidict(cls: type[M], pairs: t.Iterable[tuple[str, t.Any]]) -> M:
         return cls(pairs)
     lists: dict[str, list[t.Any]] = {}
     for key, value in pairs:
-        values = lists.get(key)
-        if values is None:
-            lists[key] = [value]
-        else:
-            values.append(value)
+        lists.setdefault(key, []).append(value)
     return _filled(cls, lists)
 
 
@@ -61,11 +57,7 @@ def query_multidict(cls: type[M], query: str) -> M:
     for part in query.split("&"):
         if part:
             key, _, value = part.partition("=")
-            values = lists.get(key)
-            if values is None:
-                lists[key] = [value]
-            else:
-                values.append(value)
+            lists.setdefault(key, []).append(value)
     return _filled(cls, lists)
 
 
