@@ -353,11 +353,13 @@ class Flask(StaticFilesMixin, RoutingMixin):
         """A session nobody touched is still re-sent when it is permanent and
         ``SESSION_REFRESH_EACH_REQUEST`` is on (Flask does that by opening
         every session); only requests that carry the cookie pay for it."""
-        return bool(
-            self.config["SESSION_REFRESH_EACH_REQUEST"]
-            and request._raw_header(b"cookie") is not None
-            and self.session_interface.get_cookie_name(self) in request.cookies  # type: ignore[arg-type]
-        )
+        if not self.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return False
+        for name, _ in request.scope["headers"]:
+            if name == b"cookie":
+                cookie_name = self.session_interface.get_cookie_name(self)  # type: ignore[arg-type]
+                return cookie_name in request.cookies
+        return False
 
     def _tears_down(self) -> bool:
         """Whether leaving a request's contexts has anything to run."""
@@ -460,6 +462,8 @@ class Flask(StaticFilesMixin, RoutingMixin):
         tuples)."""
         if type(rv) is str:
             return self.response_class(rv)
+        if isinstance(rv, self.response_class):
+            return rv
         status: t.Any = None
         headers: t.Any = None
         if isinstance(rv, tuple):

@@ -245,34 +245,22 @@ class Response(SansIOResponse):
         IRIs in ``Location`` made URIs, no ``Content-Length`` on 1xx/204, no
         entity headers on 304, and ``Content-Length`` for buffered bodies."""
         status = self._status_code
-        if 200 <= status != 204 and status != 304:
-            return self._headers_with_body(scope)
-        raw: list[tuple[bytes, bytes]] = []
-        for key, value in self.headers._list:
-            name = _NAMES.get(key) or _header_name(key)
-            if status == 304:
-                if name not in _KEEP_ON_304 and is_entity_header(key):
-                    continue
-            elif name == b"content-length":
-                continue
-            if name in _SPECIAL:
-                value = self._fix_uri(name, value, scope)
-            raw.append((name, value.encode("latin-1")))
-        return raw
-
-    def _headers_with_body(self, scope: Scope | None) -> list[tuple[bytes, bytes]]:
+        has_body = 200 <= status != 204 and status != 304
         has_length = False
         raw: list[tuple[bytes, bytes]] = []
         for key, value in self.headers._list:
             name = _NAMES.get(key) or _header_name(key)
-            if name in _SPECIAL:
+            if name in _SPECIAL or not has_body:
+                if not has_body and _dropped(name, key, status):
+                    continue
                 if name == b"content-length":
                     has_length = True
                 else:
                     value = self._fix_uri(name, value, scope)
             raw.append((name, value.encode("latin-1")))
         if (
-            not has_length
+            has_body
+            and not has_length
             and self.automatically_set_content_length
             and isinstance(self.response, list)
         ):
@@ -371,6 +359,14 @@ class Response(SansIOResponse):
 _KEEP_ON_304 = frozenset((b"expires", b"content-location"))
 _SPECIAL = frozenset((b"content-length", b"location", b"content-location"))
 _NAMES: dict[str, bytes] = {}
+
+
+def _dropped(name: bytes, key: str, status: int) -> bool:
+    """Whether a header is left out of a response without a body: entity
+    headers on a 304, ``Content-Length`` on 1xx and 204."""
+    if status == 304:
+        return name not in _KEEP_ON_304 and is_entity_header(key)
+    return name == b"content-length"
 
 
 def _header_name(key: str) -> bytes:
