@@ -1,9 +1,10 @@
-"""A minimal blocking HTTP/1.1 client on raw sockets, for the checks and for
-the upload, download and SSE scenarios.
+"""A minimal blocking HTTP/1.1 client on raw sockets, for the checks, the
+upload scenario, and the size on the wire of one download or SSE response
+(those two are timed with wrk).
 
-It does one request per connection (``Connection: close``), decodes chunked
-bodies, and can hand the body to a sink instead of keeping it, so that
-counting 100 MiB costs little on the client's CPU.
+It does one request per connection (``Connection: close`` unless asked not
+to), decodes chunked bodies, and can hand the body to a sink instead of
+keeping it, so that counting 100 MiB costs little on the client's CPU.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Reply:
     headers: dict[str, str]
     body: bytes
     size: int
+    wire_size: int = 0  # the whole reply as received: status line, headers, framing, body
 
     @property
     def content_type(self) -> str:
@@ -39,9 +41,11 @@ class _Reader:
         self.sock = sock
         self.buf = bytearray()
         self.pos = 0
+        self.received = 0
 
     def _fill(self) -> bool:
         data = self.sock.recv(256 * 1024)
+        self.received += len(data)
         if self.pos:
             del self.buf[: self.pos]
             self.pos = 0
@@ -105,18 +109,24 @@ def request(
     headers: dict[str, str] | None = None,
     sink: Sink | None = None,
     timeout: float = 10.0,
+    close: bool = True,
 ) -> Reply:
     """Send one request to 127.0.0.1:``port`` and read the whole reply.
 
     ``body`` is bytes or an iterable of bytes (then ``length`` is its total
     size). With a ``sink``, body bytes go to it and ``Reply.body`` is empty.
+    With ``close=False`` the request is a keep-alive one, as wrk's are (the
+    reply must then have a length or be chunked); the connection is still
+    closed after the reply.
     """
     parts: Iterable[bytes]
     if isinstance(body, bytes):
         length, parts = len(body), [body]
     else:
         parts = body
-    head = [f"{method} {target} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+    head = [f"{method} {target} HTTP/1.1", "Host: 127.0.0.1"]
+    if close:
+        head.append("Connection: close")
     if length or method in ("POST", "PUT"):
         head.append(f"Content-Length: {length or 0}")
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
@@ -150,4 +160,4 @@ def _read_reply(reader: _Reader, method: str, sink: Sink | None) -> Reply:
         reader.read(int(headers["content-length"]), both)
     else:
         reader.read_to_eof(both)
-    return Reply(status, headers, b"".join(kept), counter.size)
+    return Reply(status, headers, b"".join(kept), counter.size, reader.received)

@@ -129,9 +129,10 @@ def markdown(report: dict[str, Any], scenarios: list[Scenario], frameworks: list
         f" starlette {v['starlette']}, quart {v['quart']}; flask {v['flask']},"
         f" werkzeug {v['werkzeug']}, python-multipart {v['python-multipart']}.",
         f"- Method: {s['rounds']} interleaved rounds, medians; wrk ({m['wrk']}) 1 thread,"
-        f" {s['connections']} connections, {s['duration']} s per run. Upload"
-        f" ({s['upload_mib']} MiB), download ({s['download_mib']} MiB) and SSE"
-        f" ({s['sse_events']:,} events per stream) are repeated one at a time for"
+        f" {s['connections']} connections, {s['duration']} s per run. Download"
+        f" ({s['download_mib']} MiB) and SSE ({s['sse_events']:,} events per stream):"
+        f" wrk, 1 thread, 1 connection, {s['duration']} s per run, figures from the bytes"
+        f" it read. Upload ({s['upload_mib']} MiB) is repeated one at a time for"
         f" {s['duration']} s per run. Took {s['elapsed_s']:.0f} s.",
         "",
         "### Throughput (median; higher is better)",

@@ -325,19 +325,6 @@ def run_upload(sc: Scenario, server: Server, settings: Settings) -> dict[str, fl
     return _transfer_figures(server, size, *_repeat(server, settings.duration, once))
 
 
-def run_download(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
-    size = settings.download_bytes
-    path = f"/download?size={size}"
-
-    def once() -> None:
-        counter = client.Counter()
-        reply = client.request(server.port, "GET", path, sink=counter, timeout=60)
-        expect_status(reply)
-        expect(counter.size == size, f"got {counter.size} bytes, want {size}")
-
-    return _transfer_figures(server, size, *_repeat(server, settings.duration, once))
-
-
 def _transfer_figures(
     server: Server, size: int, calls: int, wall: float, cpu: float
 ) -> dict[str, float]:
@@ -351,20 +338,80 @@ def _transfer_figures(
     }
 
 
+def _wire_size(server: Server, path: str, body_size: int) -> int:
+    """Bytes of one whole reply to ``GET path`` as wrk receives it (status
+    line, headers, chunk framing, body), read with a keep-alive request like
+    wrk's so that the headers are the same."""
+    counter = client.Counter()
+    reply = client.request(server.port, "GET", path, sink=counter, timeout=60, close=False)
+    expect_status(reply)
+    expect(counter.size == body_size, f"got {counter.size} body bytes, want {body_size}")
+    return reply.wire_size
+
+
+def _run_stream(
+    sc: Scenario, server: Server, settings: Settings, path: str, body_size: int
+) -> tuple[int, float, float, float, float]:
+    """``GET path`` back to back with wrk on one connection for the run's
+    duration. Returns the bytes of one whole reply on the wire, the bytes wrk
+    read, the complete replies, wrk's seconds and the server's CPU seconds."""
+    wire = _wire_size(server, path, body_size)
+    script = lua_script(sc, settings)
+    url = f"http://127.0.0.1:{server.port}{path}"
+    server.reset_peak_rss()
+    cpu = server.cpu_seconds()
+    out = wrk.run(url, script, settings.duration, connections=1, timeout=60)
+    cpu = server.cpu_seconds() - cpu
+    expect(server.alive(), f"server died: {server.log_tail()}")
+    requests, got = out["requests"], out["bytes"]
+    expect(requests > 0, "no response completed")
+    expect(out["status_errors"] == 0, f"{out['status_errors']:.0f} non-2xx/3xx responses")
+    expect(out["socket_errors"] == 0, f"{out['socket_errors']:.0f} socket errors")
+    # Every complete reply is ``wire`` bytes, and the run ends inside the next one.
+    expect(
+        requests * wire <= got < (requests + 1) * wire,
+        f"wrk read {got:.0f} bytes in {requests:.0f} replies of {wire} bytes",
+    )
+    return wire, got, requests, out["duration_us"] / 1e6, cpu
+
+
+def run_download(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
+    size = settings.download_bytes
+    _, got, requests, seconds, cpu = _run_stream(
+        sc, server, settings, f"/download?size={size}", size
+    )
+    # Everything wrk read: headers and chunk framing count too (9 bytes per
+    # 64 KiB chunk and about 150 per reply: 0.014%, negligible), and so does
+    # the part of the last download that arrived before the run ended.
+    mib = got / MIB
+    return {
+        "mib_s": mib / seconds,
+        "cpu_ms_per_mib": cpu / mib * 1000,
+        "peak_rss_mib": server.peak_rss_mib(),
+        "requests": requests,
+        "seconds": seconds,
+    }
+
+
 def run_sse(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
     count = settings.sse_events
     want = sum(len(sse_event(i)) for i in range(count))
-    path = f"/sse?count={count}"
-
-    def once() -> None:
-        counter = client.Counter()
-        reply = client.request(server.port, "GET", path, sink=counter, timeout=60)
-        expect_status(reply)
-        expect(counter.size == want, f"got {counter.size} bytes of events, want {want}")
-
-    calls, wall, cpu = _repeat(server, settings.duration, once)
-    events = count * calls
-    return {"events_s": events / wall, "cpu_us": cpu / events * 1e6, "streams": calls}
+    wire, got, requests, seconds, cpu = _run_stream(
+        sc, server, settings, f"/sse?count={count}", want
+    )
+    # Events are the bytes wrk read divided by the bytes of one event on the
+    # wire (one whole stream's bytes over its ``count`` events: headers and
+    # chunk framing included, about 6 of an event's 24 bytes), not complete
+    # streams times ``count``: the run ends in the middle of a stream, and
+    # counting complete streams only would drop the events of that stream
+    # that did arrive, up to a whole stream's worth in every run.
+    events = got / wire * count
+    return {
+        "events_s": events / seconds,
+        "cpu_us": cpu / events * 1e6,
+        "requests": requests,
+        "seconds": seconds,
+    }
 
 
 RUNNERS = {"wrk": run_wrk, "upload": run_upload, "download": run_download, "sse": run_sse}

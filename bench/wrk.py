@@ -13,16 +13,18 @@ INSTALL_HINT = "wrk is not installed: run `sudo apt-get install -y wrk` (Debian/
 
 # The request (method, body from a file, content type) and a done() hook that
 # prints the figures as one JSON line; latency percentiles are in microseconds.
+# "bytes" is every byte wrk read (status lines, headers and chunk framing too,
+# and the part of a response still arriving when the run ended).
 LUA = """\
 wrk.method = "@METHOD@"
 @BODY@
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'BENCHJSON {"requests":%d,"duration_us":%d,"p50_us":%.1f,"p99_us":%.1f,'
+    'BENCHJSON {"requests":%d,"bytes":%.0f,"duration_us":%d,"p50_us":%.1f,"p99_us":%.1f,'
       .. '"socket_errors":%d,"status_errors":%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, e.status))
+    summary.requests, summary.bytes, summary.duration, latency:percentile(50),
+    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
 end
 """
 
@@ -78,10 +80,15 @@ def write_script(
     return path
 
 
-def run(url: str, script: Path, duration: int, connections: int) -> dict[str, float]:
-    """Run wrk (one thread) and return requests, duration_us, p50_us, p99_us,
-    socket_errors and status_errors."""
+def run(
+    url: str, script: Path, duration: int, connections: int, timeout: int | None = None
+) -> dict[str, float]:
+    """Run wrk (one thread) and return requests, bytes, duration_us, p50_us,
+    p99_us, socket_errors and status_errors. ``timeout`` (seconds) replaces
+    wrk's 2 s limit on one response."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script)]
+    if timeout is not None:
+        cmd += ["--timeout", f"{timeout}s"]
     out = subprocess.run(
         [*cmd, url], capture_output=True, text=True, check=False, timeout=duration + 30
     )
