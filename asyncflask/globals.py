@@ -61,6 +61,14 @@ _get_own = object.__getattribute__
 _cv_app: ContextVar[AppContext] = ContextVar("asyncflask.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("asyncflask.request_ctx")
 
+def _current_app() -> Flask:
+    """The current app itself, not a proxy (for helpers called per request)."""
+    try:
+        return _cv_app.get().app
+    except LookupError:
+        raise RuntimeError(_no_app_msg) from None
+
+
 app_ctx: AppContext = _Proxy(  # type: ignore[assignment]
     _cv_app, unbound_message=_no_app_msg
 )

@@ -10,7 +10,7 @@ from werkzeug.exceptions import abort as _wz_abort
 from werkzeug.utils import redirect as _wz_redirect
 
 from .files import send_file, send_from_directory
-from .globals import _cv_app, _cv_request, current_app, request_ctx, session
+from .globals import _current_app, _cv_app, _cv_request, current_app, request_ctx, session
 from .response import Response
 
 _Response = Response
@@ -41,7 +41,7 @@ def make_response(*args: t.Any) -> Response:
 
 def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     """A JSON response of the arguments, through ``app.json``."""
-    response: Response = current_app.json.response(*args, **kwargs)  # type: ignore[assignment]
+    response: Response = _current_app().json.response(*args, **kwargs)  # type: ignore[assignment]
     return response
 
 
