@@ -61,6 +61,7 @@ _get_own = object.__getattribute__
 _cv_app: ContextVar[AppContext] = ContextVar("asyncflask.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("asyncflask.request_ctx")
 
+
 def _current_app() -> Flask:
     """The current app itself, not a proxy (for helpers called per request)."""
     try:

@@ -322,19 +322,19 @@ def run_upload(sc: Scenario, server: Server, settings: Settings) -> dict[str, fl
     def once() -> None:
         expect_json(upload(server, size, digest=False), {"size": size})
 
-    return _transfer_figures(server, size, *_repeat(server, settings.duration, once))
+    calls, wall, cpu = _repeat(server, settings.duration, once)
+    return _transfer_figures(server, size * calls / MIB, wall, cpu, transfers=calls)
 
 
 def _transfer_figures(
-    server: Server, size: int, calls: int, wall: float, cpu: float
+    server: Server, mib: float, seconds: float, cpu: float, **counts: float
 ) -> dict[str, float]:
-    mib = size * calls / MIB
     return {
-        "mib_s": mib / wall,
+        "mib_s": mib / seconds,
         "cpu_ms_per_mib": cpu / mib * 1000,
         "peak_rss_mib": server.peak_rss_mib(),
-        "transfers": calls,
-        "seconds": wall,
+        **counts,
+        "seconds": seconds,
     }
 
 
@@ -383,14 +383,7 @@ def run_download(sc: Scenario, server: Server, settings: Settings) -> dict[str, 
     # Everything wrk read: headers and chunk framing count too (9 bytes per
     # 64 KiB chunk and about 150 per reply: 0.014%, negligible), and so does
     # the part of the last download that arrived before the run ended.
-    mib = got / MIB
-    return {
-        "mib_s": mib / seconds,
-        "cpu_ms_per_mib": cpu / mib * 1000,
-        "peak_rss_mib": server.peak_rss_mib(),
-        "requests": requests,
-        "seconds": seconds,
-    }
+    return _transfer_figures(server, got / MIB, seconds, cpu, requests=requests)
 
 
 def run_sse(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
