@@ -28,12 +28,14 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from .asgi import handle_lifespan, refuse_websocket
 from .ctx import AppContext, RequestContext
 from .files import StaticFilesMixin
-from .globals import _cv_request
+from .globals import _request_ctx
 from .jsonprovider import JSONProvider
 from .request import ClientDisconnected, Request
 from .response import Response
 from .routing import RoutingMixin, URLMap
 from .signals import (
+    appcontext_popped,
+    appcontext_pushed,
     appcontext_tearing_down,
     got_request_exception,
     request_finished,
@@ -150,13 +152,13 @@ class Flask(StaticFilesMixin, RoutingMixin):
             return
         request = self.request_class(scope, receive)
         ctx = RequestContext(self, request)
-        # A fresh app context, never one inherited from the server's task:
-        # uvicorn starts a pipelined request from inside the previous one's
-        # last send, so its task starts with the previous request's contexts.
-        app_ctx = ctx._app_ctx = self.app_context()
-        app_ctx.push()
+        # An app context of its own, never one inherited from the server's
+        # task: uvicorn starts a pipelined request from inside the previous
+        # one's last send, so its task starts with the previous request's
+        # contexts.
+        ctx._own_app_context()
         error: BaseException | None = None
-        ctx.push()
+        ctx._enter()
         try:
             try:
                 response = await self.full_dispatch_request(ctx)
@@ -193,7 +195,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
                 # uvicorn's keep-alive timer keeps a copy of the context
                 # variables taken in the last send, until the connection's
                 # next request: empty the contexts it refers to
-                ctx._release(app_ctx)
+                ctx._release()
 
     async def startup(self) -> None:
         """Run the ``before_serving`` functions (ASGI lifespan startup)."""
@@ -228,7 +230,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
     async def full_dispatch_request(self, ctx: RequestContext | None = None) -> Response:
         """Run the ``before_request`` hooks, the view and the error handlers,
         and finalize the result into a response."""
-        ctx = ctx or _cv_request.get()
+        ctx = ctx or _request_ctx()
         self._got_first_request = True
         try:
             if request_started.receivers:
@@ -261,7 +263,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
         """Call the URL value preprocessors and ``before_request`` functions
         of the app and the current blueprints; a non-``None`` return value
         stops the request there."""
-        req = (ctx or _cv_request.get()).request
+        req = (ctx or _request_ctx()).request
         if not (self.url_value_preprocessors or self.before_request_funcs):
             return None
         names = (None, *reversed(req.blueprints))
@@ -278,7 +280,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
     async def dispatch_request(self, ctx: RequestContext | None = None) -> ResponseReturnValue:
         """Call the view for the matched rule (a plain ``def`` view runs in a
         worker thread) and return its value."""
-        return t.cast("ResponseReturnValue", await self._call_view(ctx or _cv_request.get()))
+        return t.cast("ResponseReturnValue", await self._call_view(ctx or _request_ctx()))
 
     def _call_view(self, ctx: RequestContext) -> t.Awaitable[t.Any]:
         """The awaitable that runs the matched view (or raises the routing
@@ -313,7 +315,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
         ``after_request`` functions on it."""
         response = self.make_response(rv)
         try:
-            if self._processes_response(_cv_request.get()):
+            if self._processes_response(_request_ctx()):
                 response = await self.process_response(response)
             if request_finished.receivers:
                 await send(request_finished, self, response=response)
@@ -335,7 +337,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
     async def process_response(self, response: Response) -> Response:
         """Run ``after_this_request`` and ``after_request`` functions and save
         the session."""
-        ctx = _cv_request.get()
+        ctx = _request_ctx()
         for func in ctx._after_request_functions:
             response = await call_maybe_async(func, response)
         if self.after_request_funcs:
@@ -378,6 +380,15 @@ class Flask(StaticFilesMixin, RoutingMixin):
             or "do_teardown_request" in self._overridden
         )
 
+    def _observes_app_contexts(self) -> bool:
+        """Whether anything runs or is told when an app context is pushed or
+        popped (else a request's app context is made only when used)."""
+        return bool(
+            appcontext_pushed.receivers
+            or appcontext_popped.receivers
+            or self._tears_down_app_contexts()
+        )
+
     def _tears_down_app_contexts(self) -> bool:
         return bool(
             self.teardown_appcontext_funcs
@@ -389,7 +400,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
         """Call the ``teardown_request`` functions (after the response was
         sent)."""
         if self.teardown_request_funcs:
-            ctx = _cv_request.get()
+            ctx = _request_ctx()
             for name in chain(ctx.request.blueprints, (None,)):
                 for func in reversed(self.teardown_request_funcs.get(name, ())):
                     await call_maybe_async(func, exc)
@@ -409,7 +420,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
         """Pass an HTTP error to its registered handler, if there is one."""
         if e.code is None or isinstance(e, RoutingException):
             return e
-        handler = self._find_error_handler(e, _cv_request.get().request.blueprints)
+        handler = self._find_error_handler(e, _request_ctx().request.blueprints)
         if handler is None:
             return e
         return t.cast("ResponseReturnValue", await call_maybe_async(handler, e))
@@ -423,7 +434,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
             e.show_exception = True
         if isinstance(e, HTTPException) and not self.trap_http_exception(e):
             return await self.handle_http_exception(e)
-        handler = self._find_error_handler(e, _cv_request.get().request.blueprints)
+        handler = self._find_error_handler(e, _request_ctx().request.blueprints)
         if handler is None:
             raise e
         return t.cast("ResponseReturnValue", await call_maybe_async(handler, e))
@@ -441,7 +452,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
         self.log_exception((type(e), e, e.__traceback__))
         server_error: InternalServerError | ResponseReturnValue
         server_error = InternalServerError(original_exception=e)
-        handler = self._find_error_handler(server_error, _cv_request.get().request.blueprints)
+        handler = self._find_error_handler(server_error, _request_ctx().request.blueprints)
         if handler is not None:
             server_error = await call_maybe_async(handler, server_error)
         return await self.finalize_request(server_error, from_error_handler=True)
@@ -450,7 +461,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
         self, exc_info: tuple[type[BaseException], BaseException, TracebackType | None]
     ) -> None:
         """Log an unhandled exception (with its traceback) on ``app.logger``."""
-        req = _cv_request.get().request
+        req = _request_ctx().request
         self.logger.error(f"Exception on {req.path} [{req.method}]", exc_info=exc_info)
 
     # -- responses -------------------------------------------------------------
@@ -481,7 +492,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
                     " (body, status), or (body, headers)."
                 )
         if rv is None:
-            endpoint = _cv_request.get().request.endpoint
+            endpoint = _request_ctx().request.endpoint
             raise TypeError(
                 f"The view function for {endpoint!r} did not return a valid"
                 " response. The function either returned None or ended"

@@ -1,4 +1,4 @@
-"""Application and request contexts, kept in context variables."""
+"""Application and request contexts, kept in a context variable."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from types import TracebackType
 from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import HTTPException
 
-from .globals import _cv_app, _cv_request
+from .globals import _cv_ctx, _find_request_ctx, _no_req_msg
 from .signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -75,14 +75,21 @@ class AppContext:
     """Makes ``current_app`` and ``g`` point at an application.
 
     Use ``async with app.app_context():`` (or a plain ``with`` when every
-    ``teardown_appcontext`` function is synchronous).
+    ``teardown_appcontext`` function is synchronous). Pushed inside a
+    request, the request stays available in it.
     """
-
-    _g: _AppCtxGlobals | None = None
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self._tokens: list[contextvars.Token[AppContext]] = []
+        self._g: _AppCtxGlobals | None = None
+        #: The request context current where this one was pushed, if any.
+        self.request_ctx: RequestContext | None = None
+        self._tokens: list[tuple[contextvars.Token[t.Any], RequestContext | None]] = []
+
+    @property
+    def app_ctx(self) -> AppContext:
+        """This context (as for a request context, whose app context it is)."""
+        return self
 
     @property
     def g(self) -> _AppCtxGlobals:
@@ -95,6 +102,21 @@ class AppContext:
     def g(self, value: _AppCtxGlobals) -> None:
         self._g = value
 
+    @property
+    def request(self) -> Request:
+        """The request of the request context this was pushed in."""
+        return self._outer_request_ctx().request
+
+    @property
+    def session(self) -> SessionMixin:
+        """The session of the request context this was pushed in."""
+        return self._outer_request_ctx().session
+
+    def _outer_request_ctx(self) -> RequestContext:
+        if self.request_ctx is None:
+            raise RuntimeError(_no_req_msg)
+        return self.request_ctx
+
     @functools.cached_property
     def url_adapter(self) -> MapAdapter | None:
         """The URL adapter for building URLs outside a request."""
@@ -102,7 +124,9 @@ class AppContext:
 
     def push(self) -> None:
         """Make this the current application context."""
-        self._tokens.append(_cv_app.set(self))
+        outer = _find_request_ctx()
+        self._tokens.append((_cv_ctx.set(self), self.request_ctx))
+        self.request_ctx = outer
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app, _async_wrapper=_no_async)
 
@@ -115,8 +139,9 @@ class AppContext:
             self._pop_token()
 
     def _pop_token(self) -> None:
-        ctx = _cv_app.get()
-        _cv_app.reset(self._tokens.pop())
+        ctx = _cv_ctx.get()
+        token, self.request_ctx = self._tokens.pop()
+        _cv_ctx.reset(token)
         if appcontext_popped.receivers:
             appcontext_popped.send(self.app, _async_wrapper=_no_async)
         if ctx is not self:
@@ -157,6 +182,10 @@ class AppContext:
 class RequestContext:
     """Holds everything about one request: the request, its URL adapter,
     the session and the functions registered with ``after_this_request``.
+
+    It has an app context of its own (made when first used, and pushed with
+    it when the app has anything to run or report for app contexts), unless
+    it is pushed where an app context of the same app is current already.
     """
 
     _after_request_functions: list[AfterRequestCallable] | tuple[()] = ()
@@ -167,7 +196,8 @@ class RequestContext:
         self.flashes: list[tuple[str, str]] | None = None
         self._session: SessionMixin | None = None
         self._app_ctx: AppContext | None = None
-        self._tokens: list[contextvars.Token[RequestContext]] = []
+        self._pushed_app_ctx = False
+        self._tokens: list[contextvars.Token[t.Any]] = []
         self._url_adapter: MapAdapter | bool | None = False
         trusted_hosts = app.config["TRUSTED_HOSTS"]
         if trusted_hosts is not None:
@@ -176,6 +206,23 @@ class RequestContext:
                 request.host  # noqa: B018 - validates the Host header
             except HTTPException as e:
                 request.routing_exception = e
+
+    @property
+    def request_ctx(self) -> RequestContext:
+        """This context (as for an app context pushed inside it)."""
+        return self
+
+    @property
+    def app_ctx(self) -> AppContext:
+        """The app context of this request."""
+        if self._app_ctx is None:
+            self._app_ctx = self.app.app_context()
+        return self._app_ctx
+
+    @property
+    def g(self) -> _AppCtxGlobals:
+        """``g`` of this request's app context."""
+        return self.app_ctx.g
 
     @property
     def url_adapter(self) -> MapAdapter | None:
@@ -230,13 +277,26 @@ class RequestContext:
             self.request.routing_exception = e
 
     def push(self) -> None:
-        """Make this the current request context (and its app context)."""
-        app_ctx = _cv_app.get(None)
-        if app_ctx is None or app_ctx.app is not self.app:
-            app_ctx = self.app.app_context()
+        """Make this the current request context. An app context of the same
+        app that is current goes on being used; otherwise the request has
+        its own."""
+        outer = _cv_ctx.get(None)
+        if outer is not None and outer.app is self.app:
+            self._app_ctx = outer.app_ctx
+        else:
+            self._own_app_context()
+        self._enter()
+
+    def _own_app_context(self) -> None:
+        """Give the request an app context of its own: pushed now when the
+        app observes app contexts (signals, teardown), else made on first use."""
+        if self.app._observes_app_contexts():
+            app_ctx = self._app_ctx = self.app.app_context()
             app_ctx.push()
-            self._app_ctx = app_ctx
-        self._tokens.append(_cv_request.set(self))
+            self._pushed_app_ctx = True
+
+    def _enter(self) -> None:
+        self._tokens.append(_cv_ctx.set(self))
         if self.request.url_rule is None:
             self.match_request()
 
@@ -250,10 +310,10 @@ class RequestContext:
                 if self.request._cleanups:
                     await self.request.close()
         finally:
-            _cv_request.reset(self._tokens.pop())
-            app_ctx = self._app_ctx
-            if app_ctx is not None:
-                self._app_ctx = None
+            _cv_ctx.reset(self._tokens.pop())
+            if self._pushed_app_ctx:
+                self._pushed_app_ctx = False
+                app_ctx = self.app_ctx
                 if app._tears_down_app_contexts():
                     await app_ctx.pop(exc)
                 else:
@@ -262,24 +322,28 @@ class RequestContext:
     def _leave(self) -> None:
         """Leave this context and its app context when neither has anything
         to tear down (what :meth:`pop` does then, without awaiting)."""
-        _cv_request.reset(self._tokens.pop())
-        app_ctx = self._app_ctx
-        if app_ctx is not None:
-            self._app_ctx = None
-            app_ctx._pop_token()
+        _cv_ctx.reset(self._tokens.pop())
+        if self._pushed_app_ctx:
+            self._pushed_app_ctx = False
+            self.app_ctx._pop_token()
 
-    def _release(self, app_ctx: AppContext) -> None:
+    def _release(self) -> None:
         """Drop what the finished request holds (the request, its body, the
         session, and ``g`` of its app context)."""
-        self.request = app_ctx._g = _FINISHED
+        self.request = _FINISHED
+        if self._app_ctx is not None:
+            self._app_ctx._g = _FINISHED
         self._session = self._url_adapter = self.flashes = None
 
     def copy(self) -> RequestContext:
-        """A new context for the same request, for use in another task."""
+        """A new context for the same request and app context, for use in
+        another task."""
+        app_ctx = self.app_ctx
         ctx = object.__new__(RequestContext)
         ctx.__dict__.update(self.__dict__)
         ctx._tokens = []
-        ctx._app_ctx = None
+        ctx._app_ctx = app_ctx
+        ctx._pushed_app_ctx = False
         return ctx
 
     def __enter__(self) -> RequestContext:
@@ -300,10 +364,10 @@ class RequestContext:
                 if request_tearing_down.receivers:
                     request_tearing_down.send(self.app, _async_wrapper=_no_async, exc=exc)
         finally:
-            _cv_request.reset(self._tokens.pop())
-            if self._app_ctx is not None:
-                app_ctx, self._app_ctx = self._app_ctx, None
-                app_ctx.__exit__(exc_type, exc, tb)
+            _cv_ctx.reset(self._tokens.pop())
+            if self._pushed_app_ctx:
+                self._pushed_app_ctx = False
+                self.app_ctx.__exit__(exc_type, exc, tb)
 
     async def __aenter__(self) -> RequestContext:
         self.push()
@@ -332,18 +396,18 @@ def _no_async(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
 
 def has_request_context() -> bool:
     """``True`` inside a request (where ``request`` can be used)."""
-    return _cv_request.get(None) is not None
+    return _find_request_ctx() is not None
 
 
 def has_app_context() -> bool:
     """``True`` inside an application context (where ``current_app`` works)."""
-    return _cv_app.get(None) is not None
+    return _cv_ctx.get(None) is not None
 
 
 def after_this_request(f: F) -> F:
     """Run ``f(response)`` after this request, before the app's
     ``after_request`` functions. It may be sync or async."""
-    ctx = _cv_request.get(None)
+    ctx = _find_request_ctx()
     if ctx is None:
         raise RuntimeError(
             "'after_this_request' can only be used when a request"
@@ -359,23 +423,20 @@ def copy_current_request_context(f: F) -> F:
     """Wrap ``f`` so that it runs in a copy of the current request context,
     for example in a background task started with ``asyncio.create_task``.
     The wrapped function is a coroutine function."""
-    ctx = _cv_request.get(None)
+    ctx = _find_request_ctx()
     if ctx is None:
         raise RuntimeError(
             "'copy_current_request_context' can only be used when a"
             " request context is active, such as in a view function."
         )
     ctx = ctx.copy()
-    app_ctx = _cv_app.get()
 
     @functools.wraps(f)
     async def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        app_token = _cv_app.set(app_ctx)
-        token = _cv_request.set(ctx)
+        token = _cv_ctx.set(ctx)
         try:
             return await call_maybe_async(f, *args, **kwargs)
         finally:
-            _cv_app.reset(app_token)
-            _cv_request.reset(token)
+            _cv_ctx.reset(token)
 
     return wrapper  # type: ignore[return-value]

@@ -30,7 +30,7 @@ from werkzeug.http import (
 )
 from werkzeug.security import safe_join
 
-from .globals import _cv_app, current_app
+from .globals import _cv_ctx, current_app
 from .request import Request
 from .response import Response
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
@@ -265,7 +265,7 @@ def send_file(
     path: str | None = None
     if isinstance(path_or_file, (str, os.PathLike)):
         path = os.fspath(path_or_file)
-        ctx = _cv_app.get(None)
+        ctx = _cv_ctx.get(None)
         if ctx is not None:
             path = os.path.join(ctx.app.root_path, path)
         if download_name is None:
@@ -319,7 +319,7 @@ def _set_disposition(rv: Response, name: str, as_attachment: bool) -> None:
 
 def _set_cache(rv: Response, path: str | None, max_age: MaxAge) -> None:
     if max_age is None:
-        ctx = _cv_app.get(None)
+        ctx = _cv_ctx.get(None)
         if ctx is not None:
             max_age = ctx.app.get_send_file_max_age
     if callable(max_age):
@@ -345,7 +345,7 @@ def send_from_directory(
     joined = safe_join(os.fspath(directory), name)
     if joined is None:
         raise NotFound()
-    ctx = _cv_app.get(None)
+    ctx = _cv_ctx.get(None)
     if ctx is not None:
         joined = os.path.join(ctx.app.root_path, joined)
     if not os.path.isfile(joined):

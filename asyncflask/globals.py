@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import typing as t
 from contextvars import ContextVar
 
@@ -30,61 +31,71 @@ information about how to avoid this problem.\
 
 
 class _Proxy(LocalProxy):  # type: ignore[type-arg]
-    """Werkzeug's ``LocalProxy`` over a context variable, with public
-    attributes read straight from the proxied object: reading them
-    (``request.args``) is the common use, and the generic lookup first fails
-    on the proxy, building an ``AttributeError`` each time. Names starting
-    with ``_`` take ``LocalProxy``'s own path."""
+    """Werkzeug's ``LocalProxy`` for an attribute of the current context,
+    with public attributes read straight from the proxied object: reading
+    them (``request.args``) is the common use, and the generic lookup first
+    fails on the proxy, building an ``AttributeError`` each time. Names
+    starting with ``_`` take ``LocalProxy``'s own path."""
 
-    __slots__ = ("_attr", "_var")
+    __slots__ = ("_attr", "_unbound")
 
-    def __init__(
-        self, var: ContextVar[t.Any], name: str | None = None, *, unbound_message: str
-    ) -> None:
-        super().__init__(var, name, unbound_message=unbound_message)
-        object.__setattr__(self, "_var", var)
-        object.__setattr__(self, "_attr", name)
+    def __init__(self, attr: str, unbound_message: str) -> None:
+        super().__init__(functools.partial(_resolve, attr, unbound_message))
+        object.__setattr__(self, "_attr", attr)
+        object.__setattr__(self, "_unbound", unbound_message)
 
     def __getattribute__(self, name: str) -> t.Any:
         if name[0] == "_":
             return _get_own(self, name)
         try:
-            obj = _get_own(self, "_var").get()
+            obj = getattr(_cv_ctx.get(), _get_own(self, "_attr"))
         except LookupError:
-            obj = _get_own(self, "_get_current_object")()  # raises the unbound message
-        attr = _get_own(self, "_attr")
-        return getattr(obj if attr is None else getattr(obj, attr), name)
+            obj = None
+        if obj is None:
+            raise RuntimeError(_get_own(self, "_unbound"))
+        return getattr(obj, name)
 
 
 _get_own = object.__getattribute__
 
-_cv_app: ContextVar[AppContext] = ContextVar("asyncflask.app_ctx")
-_cv_request: ContextVar[RequestContext] = ContextVar("asyncflask.request_ctx")
+#: The innermost context: a request context, or an app context pushed on its
+#: own or inside a request. Both kinds have ``app``, ``app_ctx``, ``g``,
+#: ``request_ctx``, ``request`` and ``session``.
+_cv_ctx: ContextVar[AppContext | RequestContext] = ContextVar("asyncflask.ctx")
+
+
+def _resolve(attr: str, unbound_message: str) -> t.Any:
+    try:
+        obj = getattr(_cv_ctx.get(), attr)
+    except LookupError:
+        obj = None
+    if obj is None:
+        raise RuntimeError(unbound_message)
+    return obj
 
 
 def _current_app() -> Flask:
     """The current app itself, not a proxy (for helpers called per request)."""
     try:
-        return _cv_app.get().app
+        return _cv_ctx.get().app
     except LookupError:
         raise RuntimeError(_no_app_msg) from None
 
 
-app_ctx: AppContext = _Proxy(  # type: ignore[assignment]
-    _cv_app, unbound_message=_no_app_msg
-)
-current_app: Flask = _Proxy(  # type: ignore[assignment]
-    _cv_app, "app", unbound_message=_no_app_msg
-)
-g: _AppCtxGlobals = _Proxy(  # type: ignore[assignment]
-    _cv_app, "g", unbound_message=_no_app_msg
-)
-request_ctx: RequestContext = _Proxy(  # type: ignore[assignment]
-    _cv_request, unbound_message=_no_req_msg
-)
-request: Request = _Proxy(  # type: ignore[assignment]
-    _cv_request, "request", unbound_message=_no_req_msg
-)
-session: SessionMixin = _Proxy(  # type: ignore[assignment]
-    _cv_request, "session", unbound_message=_no_req_msg
-)
+def _find_request_ctx() -> RequestContext | None:
+    """The current request context, or ``None`` outside a request."""
+    ctx = _cv_ctx.get(None)
+    return None if ctx is None else ctx.request_ctx
+
+
+def _request_ctx() -> RequestContext:
+    """The current request context; a ``RuntimeError`` outside a request."""
+    return t.cast("RequestContext", _resolve("request_ctx", _no_req_msg))
+
+
+app_ctx: AppContext = _Proxy("app_ctx", _no_app_msg)  # type: ignore[assignment]
+current_app: Flask = _Proxy("app", _no_app_msg)  # type: ignore[assignment]
+g: _AppCtxGlobals = _Proxy("g", _no_app_msg)  # type: ignore[assignment]
+request_ctx: RequestContext = _Proxy("request_ctx", _no_req_msg)  # type: ignore[assignment]
+request: Request = _Proxy("request", _no_req_msg)  # type: ignore[assignment]
+session: SessionMixin = _Proxy("session", _no_req_msg)  # type: ignore[assignment]

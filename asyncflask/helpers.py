@@ -10,7 +10,7 @@ from werkzeug.exceptions import abort as _wz_abort
 from werkzeug.utils import redirect as _wz_redirect
 
 from .files import send_file, send_from_directory
-from .globals import _current_app, _cv_app, _cv_request, current_app, request_ctx, session
+from .globals import _current_app, _cv_ctx, _request_ctx, current_app, request_ctx, session
 from .response import Response
 
 _Response = Response
@@ -68,7 +68,7 @@ def url_for(
 
 def redirect(location: str, code: int = 302, Response: type[_Response] | None = None) -> _Response:
     """A redirect response to ``location`` (302 by default)."""
-    ctx = _cv_app.get(None)
+    ctx = _cv_ctx.get(None)
     if ctx is not None:
         return t.cast(_Response, ctx.app.redirect(location, code=code))
     cls = t.cast(t.Any, Response or _Response)
@@ -77,7 +77,7 @@ def redirect(location: str, code: int = 302, Response: type[_Response] | None = 
 
 def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
     """Raise the HTTP error for ``code`` (or stop with a given response)."""
-    ctx = _cv_app.get(None)
+    ctx = _cv_ctx.get(None)
     if ctx is not None:
         ctx.app.aborter(code, *args, **kwargs)
     _wz_abort(code, *args, **kwargs)
@@ -102,7 +102,7 @@ def flash(message: str, category: str = "message") -> None:
     flashes = session.get("_flashes", [])
     flashes.append((category, message))
     session["_flashes"] = flashes
-    ctx = _cv_request.get()
+    ctx = _request_ctx()
     from .signals import message_flashed
 
     if message_flashed.receivers:

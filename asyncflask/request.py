@@ -25,7 +25,7 @@ from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
 
 from .formparser import parse_form
-from .globals import _cv_app
+from .globals import _cv_ctx
 from .utils import lazy, query_multidict
 
 if t.TYPE_CHECKING:
@@ -295,7 +295,7 @@ class Request(SansIORequest):
         return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
     def _config(self, key: str, default: t.Any) -> t.Any:
-        ctx = _cv_app.get(None)
+        ctx = _cv_ctx.get(None)
         return ctx.app.config[key] if ctx is not None else default
 
     @property
@@ -438,7 +438,7 @@ class Request(SansIORequest):
             return None if silent else self.on_json_loading_failed(None)
         data = await self.get_data(cache=cache)
         try:
-            ctx = _cv_app.get(None)
+            ctx = _cv_ctx.get(None)
             try:
                 rv = ctx.app.json.loads(data) if ctx is not None else json.loads(data)
             except RecursionError:
@@ -466,7 +466,7 @@ class Request(SansIORequest):
         """Called when JSON cannot be loaded; its return value is used. Raises
         400 (invalid JSON) or 415 (not a JSON content type) by default."""
         if e is not None:
-            ctx = _cv_app.get(None)
+            ctx = _cv_ctx.get(None)
             if ctx is not None and ctx.app.debug:
                 raise BadRequest(f"Failed to decode JSON object: {e}")
             raise BadRequest()

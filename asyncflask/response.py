@@ -25,7 +25,7 @@ from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
 from werkzeug.utils import get_content_type
 
-from .globals import _cv_app
+from .globals import _cv_ctx
 from .streaming import send_stream
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
 from .utils import run_in_thread
@@ -157,7 +157,7 @@ class Response(SansIOResponse):
         if not (force or self.is_json):
             return None
         try:
-            ctx = _cv_app.get(None)
+            ctx = _cv_ctx.get(None)
             data = self.get_data()
             return ctx.app.json.loads(data) if ctx is not None else json.loads(data)
         except ValueError:
@@ -233,7 +233,7 @@ class Response(SansIOResponse):
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
         """``MAX_COOKIE_SIZE`` from the current app's config (4093 without one)."""
-        ctx = _cv_app.get(None)
+        ctx = _cv_ctx.get(None)
         if ctx is not None:
             return t.cast(int, ctx.app.config["MAX_COOKIE_SIZE"])
         return 4093
@@ -424,7 +424,7 @@ class JSONResponse(Response):
         mimetype: str | None = None,
         content_type: str | None = None,
     ) -> None:
-        ctx = _cv_app.get(None)
+        ctx = _cv_ctx.get(None)
         if ctx is not None:
             provider = ctx.app.json
             compact = getattr(provider, "compact", None)

@@ -9,7 +9,7 @@ from flask.sansio.app import App
 from werkzeug.routing import BuildError, Map, MapAdapter, Rule
 from werkzeug.routing.rules import RuleFactory
 
-from .globals import _cv_app, _cv_request
+from .globals import _cv_ctx, _find_request_ctx
 from .matcher import Matcher
 
 if t.TYPE_CHECKING:
@@ -125,7 +125,7 @@ class RoutingMixin(App):
         **values: t.Any,
     ) -> str:
         """Build the URL of ``endpoint`` (see :func:`asyncflask.url_for`)."""
-        req_ctx = _cv_request.get(None)
+        req_ctx = _find_request_ctx()
         url_adapter: MapAdapter | None
         if req_ctx is not None:
             url_adapter = req_ctx.url_adapter
@@ -135,7 +135,7 @@ class RoutingMixin(App):
             if _external is None:
                 _external = _scheme is not None
         else:
-            app_ctx = _cv_app.get(None)
+            app_ctx = _cv_ctx.get(None)
             if app_ctx is not None:
                 url_adapter = app_ctx.url_adapter
             else:

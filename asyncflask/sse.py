@@ -8,7 +8,7 @@ import typing as t
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 
-from .globals import _cv_app
+from .globals import _cv_ctx
 from .response import StreamingResponse
 from .typing import HeadersValue
 
@@ -44,7 +44,7 @@ class ServerSentEvent:
         if self.data is not None:
             data = self.data
             if not isinstance(data, str):
-                ctx = _cv_app.get(None)
+                ctx = _cv_ctx.get(None)
                 data = ctx.app.json.dumps(data) if ctx is not None else json.dumps(data)
             lines.extend(f"data: {line}" for line in _LINES.split(data))
         return ("\n".join(lines) + "\n\n").encode()

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from flask.templating import Environment
 from jinja2 import Template
 
-from .globals import _cv_app, _cv_request, current_app, g, request, session
+from .globals import _cv_ctx, _find_request_ctx, current_app, g, request, session
 from .helpers import get_flashed_messages
 from .signals import before_render_template, send, template_rendered
 from .utils import call_maybe_async, run_in_thread
@@ -27,10 +27,10 @@ __all__ = [
 def default_context_processor() -> dict[str, t.Any]:
     """Put ``g`` and ``request`` (the objects, not the proxies) in templates."""
     rv: dict[str, t.Any] = {}
-    app_ctx = _cv_app.get(None)
+    app_ctx = _cv_ctx.get(None)
     if app_ctx is not None:
         rv["g"] = app_ctx.g
-    req_ctx = _cv_request.get(None)
+    req_ctx = _find_request_ctx()
     if req_ctx is not None:
         rv["request"] = req_ctx.request
     return rv
@@ -59,7 +59,7 @@ def create_environment(app: Flask) -> Environment:
 
 async def update_template_context(app: Flask, context: dict[str, t.Any]) -> None:
     """Add what the context processors give (the caller's values win)."""
-    req_ctx = _cv_request.get(None)
+    req_ctx = _find_request_ctx()
     names: list[str | None] = [None]
     if req_ctx is not None:
         names.extend(reversed(req_ctx.request.blueprints))

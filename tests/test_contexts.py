@@ -211,6 +211,63 @@ async def test_contexts_inside_view(app: Flask, client: TestClient) -> None:
     }
 
 
+async def test_app_context_pushed_inside_a_view(app: Flask, client: TestClient) -> None:
+    other = Flask("other")
+
+    @app.route("/nested")
+    async def nested() -> dict[str, Any]:
+        g.level = "request"
+        async with app.app_context() as inner:
+            inside = {
+                "request": has_request_context(),
+                "path": request.path,
+                "same_ctx": request_ctx.request is request._get_current_object(),  # type: ignore[attr-defined]
+                "fresh_g": "level" not in g,
+                "app": current_app.name,
+                "inner_request": inner.request.path,
+            }
+            g.level = "inner"
+            async with other.app_context():
+                inside["other_app"] = current_app.name
+                inside["other_request"] = request.path
+            inside["back_to"] = current_app.name
+        inside["g_after"] = g.level
+        return inside
+
+    assert (await client.get("/nested")).get_json() == {
+        "request": True,
+        "path": "/nested",
+        "same_ctx": True,
+        "fresh_g": True,
+        "app": "testapp",
+        "inner_request": "/nested",
+        "other_app": "other",
+        "other_request": "/nested",
+        "back_to": "testapp",
+        "g_after": "request",
+    }
+    async with app.app_context() as ctx:
+        with pytest.raises(RuntimeError, match="outside of request context"):
+            ctx.request  # noqa: B018
+        with pytest.raises(RuntimeError, match="outside of request context"):
+            session.get("x")
+        assert has_request_context() is False
+
+
+async def test_copied_request_context_shares_g(app: Flask, client: TestClient) -> None:
+    @app.route("/")
+    async def index() -> str:
+        g.user = "ann"
+
+        @copy_current_request_context
+        async def read_g() -> str:
+            return f"{g.user} {request.path}"
+
+        return await asyncio.create_task(read_g())
+
+    assert (await client.get("/")).text == "ann /"
+
+
 async def test_g_is_not_shared_between_sequential_requests(app: Flask, client: TestClient) -> None:
     @app.route("/")
     async def index() -> str:
