@@ -156,7 +156,8 @@ class Flask(StaticFilesMixin, RoutingMixin):
         # task: uvicorn starts a pipelined request from inside the previous
         # one's last send, so its task starts with the previous request's
         # contexts.
-        ctx._own_app_context()
+        if ctx._hooked:
+            ctx._own_app_context()
         error: BaseException | None = None
         ctx._enter()
         try:
@@ -187,7 +188,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
             if error is not None and self.should_ignore_error(error):
                 error = None
             try:
-                if request._cleanups or self._tears_down():
+                if request._cleanups or (ctx._hooked and self._tears_down()):
                     await ctx.pop(error)
                 else:
                     ctx._leave()
@@ -232,27 +233,30 @@ class Flask(StaticFilesMixin, RoutingMixin):
         and finalize the result into a response."""
         ctx = ctx or _request_ctx()
         self._got_first_request = True
+        hooked = ctx._hooked
         try:
-            if request_started.receivers:
-                await send(request_started, self)
             rv: t.Any = None
-            if (
-                self.before_request_funcs
-                or self.url_value_preprocessors
-                or "preprocess_request" in self._overridden
-            ):
-                rv = await self.preprocess_request(ctx)
+            if hooked:
+                if request_started.receivers:
+                    await send(request_started, self)
+                if (
+                    self.before_request_funcs
+                    or self.url_value_preprocessors
+                    or "preprocess_request" in self._overridden
+                ):
+                    rv = await self.preprocess_request(ctx)
             if rv is None:
-                if "dispatch_request" in self._overridden:
+                if hooked and "dispatch_request" in self._overridden:
                     rv = await self.dispatch_request(ctx)
                 else:
                     rv = await self._call_view(ctx)
         except Exception as e:
             rv = await self.handle_user_exception(e)
         if (
-            request_finished.receivers
-            or "finalize_request" in self._overridden
-            or self._processes_response(ctx)
+            hooked
+            or ctx._after_request_functions
+            or ctx._session is not None
+            or self._session_needs_refresh(ctx.request)
         ):
             return await self.finalize_request(rv)
         return self.make_response(rv)
@@ -324,6 +328,26 @@ class Flask(StaticFilesMixin, RoutingMixin):
                 raise
             self.logger.exception("Request finalizing failed with an error while handling an error")
         return response
+
+    def _hooked(self) -> bool:
+        """Whether a request runs anything besides its view: hook or teardown
+        functions, receivers of the request and app context signals, or
+        steps a subclass overrides. Requests of an app without any skip
+        every check for them."""
+        return bool(
+            self.before_request_funcs
+            or self.after_request_funcs
+            or self.teardown_request_funcs
+            or self.teardown_appcontext_funcs
+            or self.url_value_preprocessors
+            or self._overridden
+            or request_started.receivers
+            or request_finished.receivers
+            or request_tearing_down.receivers
+            or appcontext_pushed.receivers
+            or appcontext_popped.receivers
+            or appcontext_tearing_down.receivers
+        )
 
     def _processes_response(self, ctx: RequestContext) -> bool:
         return bool(

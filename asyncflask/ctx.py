@@ -199,6 +199,7 @@ class RequestContext:
         self._pushed_app_ctx = False
         self._tokens: list[contextvars.Token[t.Any]] = []
         self._url_adapter: MapAdapter | bool | None = False
+        self._hooked = app._hooked()
         trusted_hosts = app.config["TRUSTED_HOSTS"]
         if trusted_hosts is not None:
             request.trusted_hosts = trusted_hosts

@@ -808,3 +808,18 @@ async def test_startup_freezes_the_gc_unless_testing(app: Flask) -> None:
             assert gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()
+
+
+async def test_hooks_put_straight_into_the_registries_run(app: Flask, client: TestClient) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return "ok"
+
+    assert "X-After" not in (await client.get("/")).headers
+
+    def after(response: Response) -> Response:
+        response.headers["X-After"] = "yes"
+        return response
+
+    app.after_request_funcs.setdefault(None, []).append(after)
+    assert (await client.get("/")).headers["X-After"] == "yes"

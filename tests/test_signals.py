@@ -533,3 +533,32 @@ async def test_message_flashed(app: Flask, client: TestClient) -> None:
         {"message": "careful", "category": "warning"},
     ]
     assert calls[0][1] is app
+
+
+async def test_receivers_connected_between_requests_are_heard(
+    app: Flask, client: TestClient
+) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return "ok"
+
+    calls: Calls = []
+    assert (await client.get("/")).text == "ok"
+    with (
+        recording(signals.request_started, app, calls),
+        recording(signals.request_finished, app, calls),
+        recording(signals.request_tearing_down, app, calls),
+        recording(signals.appcontext_pushed, app, calls),
+        recording(signals.appcontext_popped, app, calls),
+    ):
+        assert (await client.get("/")).text == "ok"
+    assert [c[0] for c in calls] == [
+        "appcontext-pushed",
+        "request-started",
+        "request-finished",
+        "request-tearing-down",
+        "appcontext-popped",
+    ]
+    calls.clear()
+    assert (await client.get("/")).text == "ok"
+    assert calls == []
