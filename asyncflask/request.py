@@ -168,7 +168,8 @@ class Request(SansIORequest):
     @lazy
     def scheme(self) -> str:
         """``http`` or ``https``."""
-        return t.cast(str, self.scope.get("scheme", "http"))
+        scheme: str = self.scope.get("scheme", "http")
+        return scheme
 
     @lazy
     def server(self) -> tuple[str, int | None] | None:
@@ -179,7 +180,8 @@ class Request(SansIORequest):
     @lazy
     def query_string(self) -> bytes:
         """The raw query string."""
-        return t.cast(bytes, self.scope.get("query_string", b""))
+        query_string: bytes = self.scope.get("query_string", b"")
+        return query_string
 
     @lazy
     def remote_addr(self) -> str | None:
@@ -191,9 +193,11 @@ class Request(SansIORequest):
     def args(self) -> MultiDict[str, str]:
         """The query string's arguments (``getlist``, ``get(key, type=int)``)."""
         qs = self.query_string
-        if qs.find(b"%") >= 0 or qs.find(b"+") >= 0 or not qs.isascii():
-            return SansIORequest.args.fget(self)  # type: ignore[attr-defined,no-any-return]
-        return query_multidict(self.parameter_storage_class, qs.decode())
+        if qs.isascii():
+            query = qs.decode("ascii")
+            if "%" not in query and "+" not in query:
+                return query_multidict(self.parameter_storage_class, query)
+        return SansIORequest.args.fget(self)  # type: ignore[attr-defined,no-any-return]
 
     @lazy
     def content_length(self) -> int | None:

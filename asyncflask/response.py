@@ -66,6 +66,8 @@ class Response(SansIOResponse):
     keepalive: tuple[float, bytes] | None = None
 
     response: list[bytes] | Iterable[str | bytes] | AsyncIterable[str | bytes]
+    _headers: Headers | None
+    _header_list: list[tuple[str, str]]
 
     def __init__(
         self,
@@ -77,12 +79,12 @@ class Response(SansIOResponse):
     ) -> None:
         if headers is None and content_type is None:
             # the common case, without Werkzeug's general header handling
-            self.headers = Headers()
-            header_list = self.headers._list
+            self._headers = None
             mimetype = mimetype or self.default_mimetype
             default_type = _CONTENT_TYPES.get(mimetype) or _content_type(mimetype)
-            if default_type is not None:
-                header_list.append(("Content-Type", default_type))
+            header_list = self._header_list = (
+                [] if default_type is None else [("Content-Type", default_type)]
+            )
             if status is None or status == 200:
                 self._status_code = 200
                 self._status = "200 OK"
@@ -104,6 +106,20 @@ class Response(SansIOResponse):
             self.response = [_encode(chunk) for chunk in response]
         else:
             self.response = response
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers (made on first use)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _new_headers(Headers)
+            headers._list = self._header_list
+        return headers
+
+    @headers.setter
+    def headers(self, value: Headers) -> None:
+        self._headers = value
+        self._header_list = value._list
 
     # -- the body ------------------------------------------------------------
 
@@ -248,7 +264,7 @@ class Response(SansIOResponse):
         has_body = 200 <= status != 204 and status != 304
         has_length = False
         raw: list[tuple[bytes, bytes]] = []
-        for key, value in self.headers._list:
+        for key, value in self._header_list:
             name = _NAMES.get(key) or _header_name(key)
             if name in _SPECIAL or not has_body:
                 if not has_body and _dropped(name, key, status):
@@ -356,6 +372,7 @@ class Response(SansIOResponse):
             await run_in_thread(close)
 
 
+_new_headers = object.__new__  # a Headers without running __init__
 _KEEP_ON_304 = frozenset((b"expires", b"content-location"))
 _SPECIAL = frozenset((b"content-length", b"location", b"content-location"))
 _NAMES: dict[str, bytes] = {}

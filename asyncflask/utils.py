@@ -53,12 +53,15 @@ def query_multidict(cls: type[M], query: str) -> M:
     as ``parse_qsl(query, keep_blank_values=True)`` would, in ``cls``."""
     if cls is not ImmutableMultiDict and cls is not MultiDict:
         return cls(part.partition("=")[::2] for part in query.split("&") if part)
-    lists: dict[str, list[str]] = {}
+    result: M = dict.__new__(cls)  # its __init__ does nothing more for no arguments
     for part in query.split("&"):
         if part:
             key, _, value = part.partition("=")
-            lists.setdefault(key, []).append(value)
-    return _filled(cls, lists)
+            if key in result:
+                dict.__getitem__(result, key).append(value)
+            else:
+                dict.__setitem__(result, key, [value])
+    return result
 
 
 def _filled(cls: type[M], lists: dict[str, list[t.Any]]) -> M:

@@ -352,6 +352,20 @@ def test_response_headers_argument() -> None:
     assert r.headers["x-c"] == "c"
 
 
+async def test_response_headers_replaced_or_changed_are_sent() -> None:
+    changed = Response("x", mimetype="text/plain")
+    changed.headers["X-A"] = "1"
+    replaced = Response("x", mimetype="text/plain")
+    replaced.headers = Headers([("X-B", "2")])
+    replaced.headers.add("X-C", "3")
+    assert changed.asgi_headers() == [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"1"),
+        (b"x-a", b"1"),
+    ]
+    assert replaced.asgi_headers() == [(b"x-b", b"2"), (b"x-c", b"3"), (b"content-length", b"1")]
+
+
 def test_response_get_json() -> None:
     r = Response('{"a": [1, 2]}', mimetype="application/json")
     assert r.is_json is True
