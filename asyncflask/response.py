@@ -262,9 +262,15 @@ class Response(SansIOResponse):
         entity headers on 304, and ``Content-Length`` for buffered bodies."""
         status = self._status_code
         has_body = 200 <= status != 204 and status != 304
+        header_list = self._header_list
+        if has_body and self._headers is None and len(header_list) == 2:
+            # untouched since __init__ made them: Content-Type, Content-Length
+            (_, content_type), (_, length) = header_list
+            encoded = _ENCODED_TYPES.get(content_type) or content_type.encode("latin-1")
+            return [(b"content-type", encoded), (b"content-length", length.encode())]
         has_length = False
         raw: list[tuple[bytes, bytes]] = []
-        for key, value in self._header_list:
+        for key, value in header_list:
             name = _NAMES.get(key) or _header_name(key)
             if name in _SPECIAL or not has_body:
                 if not has_body and _dropped(name, key, status):
@@ -394,6 +400,7 @@ def _header_name(key: str) -> bytes:
 
 
 _CONTENT_TYPES: dict[str | None, str | None] = {None: None}
+_ENCODED_TYPES: dict[str, bytes] = {}
 
 
 def _content_type(mimetype: str | None) -> str | None:
@@ -403,6 +410,7 @@ def _content_type(mimetype: str | None) -> str | None:
     value = get_content_type(mimetype, "utf-8")
     if len(_CONTENT_TYPES) < 256:
         _CONTENT_TYPES[mimetype] = value
+        _ENCODED_TYPES[value] = value.encode("latin-1")
     return value
 
 

@@ -364,6 +364,13 @@ async def test_response_headers_replaced_or_changed_are_sent() -> None:
         (b"x-a", b"1"),
     ]
     assert replaced.asgi_headers() == [(b"x-b", b"2"), (b"x-c", b"3"), (b"content-length", b"1")]
+    untouched = Response("héllo", mimetype="text/csv")
+    assert untouched.asgi_headers() == [
+        (b"content-type", b"text/csv; charset=utf-8"),
+        (b"content-length", b"6"),
+    ]
+    untouched.status_code = 204
+    assert untouched.asgi_headers() == [(b"content-type", b"text/csv; charset=utf-8")]
 
 
 def test_response_get_json() -> None:
