@@ -286,8 +286,8 @@ class Response(SansIOResponse):
             and self.automatically_set_content_length
             and isinstance(self.response, list)
         ):
-            length = sum(len(chunk) for chunk in self.response)
-            raw.append((b"content-length", str(length).encode()))
+            total = sum(len(chunk) for chunk in self.response)
+            raw.append((b"content-length", str(total).encode()))
         return raw
 
     def _fix_uri(self, name: bytes, value: str, scope: Scope | None) -> str:
