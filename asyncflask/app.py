@@ -25,6 +25,7 @@ from werkzeug.exceptions import (
 from werkzeug.routing import MapAdapter, RoutingException, Rule
 from werkzeug.sansio.response import Response as SansIOResponse
 
+from . import signals
 from .asgi import handle_lifespan, refuse_websocket
 from .ctx import AppContext, RequestContext
 from .files import StaticFilesMixin
@@ -341,12 +342,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
             or self.teardown_appcontext_funcs
             or self.url_value_preprocessors
             or self._overridden
-            or request_started.receivers
-            or request_finished.receivers
-            or request_tearing_down.receivers
-            or appcontext_pushed.receivers
-            or appcontext_popped.receivers
-            or appcontext_tearing_down.receivers
+            or signals.listened
         )
 
     def _processes_response(self, ctx: RequestContext) -> bool:
