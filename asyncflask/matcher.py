@@ -100,7 +100,7 @@ class Matcher(StateMachineMatcher):
         super().update()
         compiled = _Node(self._root)
         self._plans: dict[int, tuple[Rule, _Plan]] = {}
-        self._searches: dict[tuple[str, bool], _Search] = {}
+        self._searches: dict[str | tuple[str, bool], _Search] = {}
         self._starts: dict[str, _Node | t.Literal[False]] = {}
         self._compiled = compiled
 
@@ -124,9 +124,10 @@ class Matcher(StateMachineMatcher):
             self.update()
             root = t.cast(_Node, self._compiled)
         # what does not match is walked again, recording why, for the error
-        search = self._searches.get((method, websocket))
+        key = (method, True) if websocket else method
+        search = self._searches.get(key)
         if search is None:
-            search = self._searches[method, websocket] = _Search(method, websocket, False)
+            search = self._searches[key] = _Search(method, websocket, False)
         start = self._starts.get(domain)
         if start is None:
             start = self._starts[domain] = self._start(root, domain)

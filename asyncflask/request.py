@@ -142,6 +142,8 @@ class Request(SansIORequest):
         self.scope = scope
         self._receive = receive
         self.method = scope["method"]
+        #: The raw query string.
+        self.query_string: bytes = scope.get("query_string", b"")
         raw = scope.get("raw_path")
         # bytes.find, not `in`: `b"%" in raw` first tries b"%" as an int and
         # builds a TypeError before searching (CPython 3.11)
@@ -176,12 +178,6 @@ class Request(SansIORequest):
         """The server's ``(host, port)``, if the server says."""
         server = self.scope.get("server")
         return tuple(server) if server else None
-
-    @lazy
-    def query_string(self) -> bytes:
-        """The raw query string."""
-        query_string: bytes = self.scope.get("query_string", b"")
-        return query_string
 
     @lazy
     def remote_addr(self) -> str | None:
