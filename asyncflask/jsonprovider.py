@@ -74,7 +74,12 @@ class JSONProvider(DefaultJSONProvider):
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """A JSON response of the arguments, as ``jsonify``: compact unless
         ``compact`` is false or (when unset) the app is in debug mode."""
-        obj = self._prepare_response_obj(args, kwargs)
+        if args:
+            if kwargs:
+                raise TypeError("app.json.response() takes either args or kwargs, not both")
+            obj = args[0] if len(args) == 1 else args
+        else:
+            obj = kwargs or None
         compact = self.compact
         if compact is False or (compact is None and self._app.config["DEBUG"]):
             body = self._encoder(2, None).encode(obj)

@@ -596,6 +596,14 @@ async def test_jsonify(app: Flask, client: TestClient) -> None:
     async def scalar() -> Response:
         return jsonify("s")
 
+    @app.route("/nothing")
+    async def nothing() -> Response:
+        return jsonify()
+
+    @app.route("/both")
+    async def both() -> Response:
+        return jsonify(1, a=2)
+
     r = await client.get("/kwargs")
     assert r.headers["Content-Type"] == "application/json"
     assert r.data == b'{"a":[1,2],"b":1}\n'
@@ -604,6 +612,10 @@ async def test_jsonify(app: Flask, client: TestClient) -> None:
     assert (await client.get("/dict")).data == b'{"a":{"b":3,"y":2},"z":1}\n'
     assert (await client.get("/args")).data == b"[1,2]\n"
     assert (await client.get("/scalar")).data == b'"s"\n'
+    assert (await client.get("/nothing")).data == b"null\n"
+    assert (await client.get("/both")).status_code == 500
+    with pytest.raises(TypeError, match="either args or kwargs"):
+        app.json.response(1, a=2)
 
 
 async def test_json_provider_settings(app: Flask, client: TestClient) -> None:
