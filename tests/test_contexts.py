@@ -17,6 +17,7 @@ from asyncflask import (
     g,
     has_app_context,
     has_request_context,
+    jsonify,
     request,
     session,
 )
@@ -45,6 +46,8 @@ async def test_g_outside_context() -> None:
 async def test_current_app_outside_context() -> None:
     with pytest.raises(RuntimeError, match="Working outside of application context"):
         _ = current_app.name
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        jsonify(a=1)
 
 
 async def test_proxies_read_public_private_and_special_attributes(app: Flask) -> None:
