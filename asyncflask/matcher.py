@@ -64,10 +64,20 @@ _WHOLE_PART_TESTS: dict[str, t.Callable[[str], t.Any]] = {
 
 #: How a rule's matched strings become its values: (name, converter), where
 #: the converter is ``None`` when it keeps the string as it is.
-_Plan = tuple[tuple[str, t.Callable[[str], t.Any] | None], ...]
+_Steps = tuple[tuple[str, t.Callable[[str], t.Any] | None], ...]
+
+#: A rule, its steps, and whether a match of it is final: no redirect (to
+#: another URL, from an alias, or to the rule that provides its defaults).
+_Plan = tuple["Rule", _Steps, bool]
 
 
 def _plan(rule: Rule) -> _Plan:
+    """Plan a rule of an updated map (its rules by endpoint are sorted)."""
+    first = rule.map._rules_by_endpoint[rule.endpoint][0] is rule
+    return rule, _steps(rule), rule.redirect_to is None and not rule.alias and first
+
+
+def _steps(rule: Rule) -> _Steps:
     steps = []
     for name, converter in rule._converters.items():
         convert: t.Callable[[str], t.Any] | None = converter.to_python
@@ -95,13 +105,21 @@ class Matcher(StateMachineMatcher):
 
     _compiled: _Node | None = None
 
+    def __init__(self, merge_slashes: bool) -> None:
+        super().__init__(merge_slashes)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop what was learnt from matching (the rules may have changed)."""
+        self._plans: dict[int, _Plan] = {}
+        self._searches: dict[str | tuple[str, bool], _Search] = {}
+        self._starts: dict[str, _Node | t.Literal[False]] = {}
+
     def update(self) -> None:
         """Sort the transitions and compile the states."""
         super().update()
         compiled = _Node(self._root)
-        self._plans: dict[int, tuple[Rule, _Plan]] = {}
-        self._searches: dict[str | tuple[str, bool], _Search] = {}
-        self._starts: dict[str, _Node | t.Literal[False]] = {}
+        self._forget()
         self._compiled = compiled
 
     @staticmethod
@@ -154,22 +172,54 @@ class Matcher(StateMachineMatcher):
         rule, values = found
         planned = self._plans.get(id(rule))
         if planned is None or planned[0] is not rule:
-            planned = self._plans[id(rule)] = (rule, _plan(rule))
-        result: dict[str, t.Any] = {}
-        for k, (name, convert) in enumerate(planned[1]):
-            value = values[k]
-            if convert is None:
-                result[name] = value
-                continue
-            try:
-                result[name] = convert(value)
-            except ValidationError as e:
-                raise NoMatch(search.allowed, search.mismatch) from e
+            planned = self._plans[id(rule)] = _plan(rule)
+        try:
+            result = _convert(planned[1], values)
+        except ValidationError as e:
+            raise NoMatch(search.allowed, search.mismatch) from e
         if rule.defaults:
             result.update(rule.defaults)
         if rule.alias and rule.map.redirect_defaults:
             raise RequestAliasRedirect(result, rule.endpoint)
         return rule, result
+
+    def find(self, domain: str, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
+        """The rule and values for an HTTP request's ``path`` when it matches
+        a rule seen before that answers without a redirect; otherwise
+        ``None``, and :meth:`match` tells what happens (a match it plans, a
+        redirect, or a routing error)."""
+        search = self._searches.get(method)
+        start = self._starts.get(domain)
+        if not (search and start) or path[:1] != "/":
+            return None
+        try:
+            found = search.walk(start, path.split("/"), 1, [])
+        except SlashRequired:
+            return None
+        if found is None:
+            return None
+        rule, values = found
+        planned = self._plans.get(id(rule))
+        if planned is None or planned[0] is not rule or not planned[2]:
+            return None
+        steps = planned[1]
+        try:
+            result = _convert(steps, values) if steps else {}
+        except ValidationError:
+            return None
+        if rule.defaults:
+            result.update(rule.defaults)
+        return rule, result
+
+
+def _convert(steps: _Steps, values: list[str]) -> dict[str, t.Any]:
+    """The values of a rule's matched strings (a converter's
+    ``ValidationError`` propagates)."""
+    result: dict[str, t.Any] = {}
+    for k, (name, convert) in enumerate(steps):
+        value = values[k]
+        result[name] = value if convert is None else convert(value)
+    return result
 
 
 class _Search:

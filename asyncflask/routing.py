@@ -50,12 +50,11 @@ class RoutingMixin(App):
         (no host or subdomain matching, no redirect). ``None`` means: use the
         adapter, which handles every case and raises the routing errors."""
         url_map = self.url_map
-        if url_map.host_matching or self.subdomain_matching:
+        matcher = url_map._matcher
+        # (a Map class of the user's has Werkzeug's matcher: the adapter it is)
+        if url_map.host_matching or self.subdomain_matching or type(matcher) is not Matcher:
             return None
-        try:
-            version = url_map.version  # type: ignore[attr-defined]
-        except AttributeError:  # a Map class of the user's: count the rules
-            version = len(url_map._rules)
+        version = url_map.version  # type: ignore[attr-defined]
         if url_map._remap or version != self._static_routes_version:
             url_map.update()
             self._static_routes.clear()
@@ -67,19 +66,10 @@ class RoutingMixin(App):
         path = request.path
         if path[1:2] == "/":  # as the adapter: one leading slash
             path = f"/{path.lstrip('/')}"
-        try:
-            rule, values = url_map._matcher.match(
-                url_map.default_subdomain or "", path, request.method, False
-            )
-        except Exception:
-            return None
-        if rule.redirect_to is not None or (
-            url_map.redirect_defaults and url_map._rules_by_endpoint[rule.endpoint][0] is not rule
-        ):
-            return None
-        if not rule.arguments and len(self._static_routes) < 4096:
-            self._static_routes[key] = rule
-        return rule, values  # type: ignore[return-value]
+        found = matcher.find(url_map.default_subdomain or "", path, request.method)
+        if found is not None and not found[0].arguments and len(self._static_routes) < 4096:
+            self._static_routes[key] = found[0]
+        return found
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Bind the URL map to a request (or, outside one, to

@@ -3,6 +3,7 @@ values, or the same routing error, for every path, method and socket kind."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import typing as t
 
@@ -236,3 +237,36 @@ def test_same_answers_as_werkzeug_with_hosts() -> None:
             assert outcome(url_map._matcher, path, method, False, host) == outcome(
                 reference, path, method, False, host
             ), (host, path, method)
+
+
+@pytest.mark.parametrize("redirect_defaults", [True, False])
+def test_find_gives_the_adapters_answer_or_leaves_it_to_the_adapter(
+    redirect_defaults: bool,
+) -> None:
+    converters = {"everything": EverythingConverter, "even": EvenConverter}
+    converters["shifted"] = ShiftedConverter
+    ours = URLMap(make_rules(), redirect_defaults=redirect_defaults, converters=converters)
+    plain = Map(make_rules(), redirect_defaults=redirect_defaults, converters=converters)
+    matcher = ours._matcher
+    assert isinstance(matcher, Matcher)
+    ours.update()
+    assert all(matcher.find("", path, "GET") is None for path in PATHS)  # nothing seen yet
+    for path, method in itertools.product(PATHS, ["GET", "POST"]):
+        with contextlib.suppress(Exception):  # routing errors are answers too
+            ours.bind("h").match(path, method)  # what the adapter sees, it plans
+    found = 0
+    for path, method in itertools.product(PATHS, ["GET", "POST"]):
+        part = f"/{path.lstrip('/')}" if path else ""  # what the adapter (and a request) has
+        try:
+            rule, values = plain.bind("h").match(path, method, return_rule=True)
+        except Exception:
+            assert matcher.find("", part, method) is None, (path, method)
+            continue
+        result = matcher.find("", part, method)
+        first = plain._rules_by_endpoint[rule.endpoint][0] is rule
+        if first and rule.redirect_to is None and not rule.alias and part:
+            assert result is not None, (path, method)
+        if result is not None:
+            assert (result[0].rule, result[1]) == (rule.rule, values), (path, method)
+            found += 1
+    assert found > 30

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, Map
 
 from asyncflask import Blueprint, Flask, abort, g, request, url_for
 from asyncflask.testing import ASGITransport, TestClient
@@ -727,3 +727,30 @@ async def test_rules_added_after_requests_are_matched(app: Flask, client: TestCl
     app.view_functions["b"] = lambda: "b"
     assert (await client.get("/b")).text == "b"
     assert (await client.get("/a")).text == "a"
+
+
+async def test_a_map_class_of_the_users_routes_the_same() -> None:
+    class OwnMap(Map):
+        pass
+
+    class OwnFlask(Flask):
+        url_map_class = OwnMap
+
+    app = OwnFlask(__name__)
+
+    @app.get("/items/<int:n>")
+    async def item(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    @app.get("/plain/")
+    async def plain() -> str:
+        return "plain"
+
+    assert type(app.url_map) is OwnMap
+    client = app.test_client()
+    for _ in range(2):
+        assert (await client.get("/items/7")).get_json() == {"n": 7}
+        assert (await client.get("/plain/")).text == "plain"
+        assert (await client.get("/plain", follow_redirects=False)).status_code == 308
+        assert (await client.post("/items/7")).status_code == 405
+        assert (await client.get("/items/x")).status_code == 404
