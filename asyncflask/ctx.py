@@ -200,6 +200,7 @@ class RequestContext:
         self._tokens: list[contextvars.Token[t.Any]] = []
         self._url_adapter: MapAdapter | bool | None = False
         self._hooked = app._hooked()
+        self._after_request_functions: list[AfterRequestCallable] | tuple[()] = ()
         trusted_hosts = app.config["TRUSTED_HOSTS"]
         if trusted_hosts is not None:
             request.trusted_hosts = trusted_hosts

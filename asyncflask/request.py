@@ -141,6 +141,10 @@ class Request(SansIORequest):
     def __init__(self, scope: Scope, receive: ASGIReceive | None = None) -> None:
         self.scope = scope
         self._receive = receive
+        # read on every request: as instance attributes, the reads are fast
+        self.url_rule = self.view_args = self.routing_exception = None
+        self._body_started = False
+        self._cleanups = ()
         self.method = scope["method"]
         #: The raw query string.
         self.query_string: bytes = scope.get("query_string", b"")
