@@ -115,9 +115,6 @@ class Flask(StaticFilesMixin, RoutingMixin):
             )
             if getattr(type(self), name) is not getattr(Flask, name)
         )
-        self._overrides_teardown = bool(
-            self._overridden & {"do_teardown_request", "do_teardown_appcontext"}
-        )
         # (path, method) -> rule, for rules without arguments
         self._static_routes: dict[tuple[str, str], Rule] = {}
         self._static_routes_version = -1
@@ -385,13 +382,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
 
     def _tears_down(self) -> bool:
         """Whether leaving a request's contexts has anything to run."""
-        return bool(
-            self.teardown_request_funcs
-            or self.teardown_appcontext_funcs
-            or request_tearing_down.receivers
-            or appcontext_tearing_down.receivers
-            or self._overrides_teardown
-        )
+        return self._tears_down_requests() or self._tears_down_app_contexts()
 
     def _tears_down_requests(self) -> bool:
         return bool(

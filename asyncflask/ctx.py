@@ -188,8 +188,6 @@ class RequestContext:
     it is pushed where an app context of the same app is current already.
     """
 
-    _after_request_functions: list[AfterRequestCallable] | tuple[()] = ()
-
     def __init__(self, app: Flask, request: Request) -> None:
         self.app = app
         self.request = request

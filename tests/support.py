@@ -48,3 +48,17 @@ def http_scope(
         "client": ("127.0.0.1", 1234),
         "server": ("localhost", 80),
     }
+
+
+#: URL-encoded strings (a query or a form body) that parse in unusual ways:
+#: repeated and empty keys, escapes, a broken escape, non-ASCII bytes.
+URLENCODED_EDGE_CASES = [
+    b"",
+    b"a=1&b=2&a=3",
+    b"a&b=&=c&&d=1=2",
+    b"x=%20y&z=+&w=a+b",
+    b"q=caf\xc3\xa9",
+    b"q=%C3%A9%ZZ",
+    b"&&",
+    b"=",
+]
