@@ -19,14 +19,17 @@ PACKAGES = [
     "asyncflask",
     "starlette",
     "quart",
+    "blacksheep",
+    "litestar",
     "flask",
     "werkzeug",
     "uvicorn",
+    "granian",
     "uvloop",
     "httptools",
     "python-multipart",
 ]
-RATIO_TO = ("starlette", "quart", "raw")
+RATIO_TO = ("starlette", "quart", "blacksheep", "litestar", "raw")
 
 Result = dict[str, Any]
 
@@ -112,32 +115,41 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
-def markdown(report: dict[str, Any], scenarios: list[Scenario], frameworks: list[str]) -> str:
+def _header(report: dict[str, Any]) -> list[str]:
     m, s = report["machine"], report["settings"]
-    results = {(r["scenario"], r["framework"]): r for r in report["results"]}
     v = m["versions"]
     mode = "quick" if s["quick"] else "full"
-    lines = [
+    servers = {
+        "uvicorn": f"uvicorn {v['uvicorn']} (uvloop {v['uvloop']}, httptools {v['httptools']})",
+        "granian": f"granian {v['granian']} (ASGI interface, uvloop)",
+    }
+    others = ", ".join(f"{fw} {v[fw]}" for fw in s["frameworks"] if fw not in ("asyncflask", "raw"))
+    return [
         f"## Results: {m['date']} ({mode} run)",
         "",
         f"- Machine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}, {m['python']};"
         f" load average at start {m['load_average']}. A shared, noisy machine: treat"
         " differences under ~10% as noise.",
-        f"- Server: uvicorn {v['uvicorn']} (uvloop {v['uvloop']}, httptools {v['httptools']}),"
-        " one process pinned to CPU 0; load generator pinned to CPU 1.",
-        f"- Frameworks: asyncflask {v['asyncflask']} (git {m['asyncflask_git']}),"
-        f" starlette {v['starlette']}, quart {v['quart']}; flask {v['flask']},"
-        f" werkzeug {v['werkzeug']}, python-multipart {v['python-multipart']}.",
+        "- Servers: " + "; ".join(servers[name] for name in s["servers"]) + ". Each runs one"
+        " worker process pinned to CPU 0; the load generator is pinned to CPU 1.",
+        f"- Frameworks: asyncflask {v['asyncflask']} (git {m['asyncflask_git']})"
+        + (f", {others}" if others else "")
+        + f"; flask {v['flask']}, werkzeug {v['werkzeug']},"
+        f" python-multipart {v['python-multipart']}.",
         f"- Method: {s['rounds']} interleaved rounds, medians; wrk ({m['wrk']}) 1 thread,"
         f" {s['connections']} connections, {s['duration']} s per run. Download"
         f" ({s['download_mib']} MiB) and SSE ({s['sse_events']:,} events per stream):"
         f" wrk, 1 thread, 1 connection, {s['duration']} s per run, figures from the bytes"
         f" it read. Upload ({s['upload_mib']} MiB) is repeated one at a time for"
         f" {s['duration']} s per run. Took {s['elapsed_s']:.0f} s.",
-        "",
-        "### Throughput (median; higher is better)",
-        "",
     ]
+
+
+def _server_tables(
+    results: dict[tuple[str, str], Result], scenarios: list[Scenario], frameworks: list[str]
+) -> list[str]:
+    """The tables of one server's results, keyed by (scenario, framework)."""
+    lines = ["#### Throughput (median; higher is better)", ""]
     ratio_fws = [fw for fw in RATIO_TO if fw in frameworks and "asyncflask" in frameworks]
     head = ["scenario", "unit", *frameworks, *(f"asyncflask/{fw}" for fw in ratio_fws)]
     rows = []
@@ -152,7 +164,7 @@ def markdown(report: dict[str, Any], scenarios: list[Scenario], frameworks: list
 
     wrk_scenarios = [sc for sc in scenarios if sc.kind == "wrk"]
     if wrk_scenarios:
-        lines += ["", "### Latency p50 / p99 (ms, median of rounds)", ""]
+        lines += ["", "#### Latency p50 / p99 (ms, median of rounds)", ""]
         rows = []
         for sc in wrk_scenarios:
             row = [sc.name]
@@ -162,7 +174,7 @@ def markdown(report: dict[str, Any], scenarios: list[Scenario], frameworks: list
             rows.append(row)
         lines += _table(["scenario", *frameworks], rows)
 
-    lines += ["", "### Server CPU time per unit of work (median; lower is better)", ""]
+    lines += ["", "#### Server CPU time per unit of work (median; lower is better)", ""]
     rows = []
     for sc in scenarios:
         key, unit = METRICS[sc.kind][2:]
@@ -171,21 +183,33 @@ def markdown(report: dict[str, Any], scenarios: list[Scenario], frameworks: list
 
     transfers = [sc for sc in scenarios if sc.kind in ("upload", "download")]
     if transfers:
-        lines += ["", "### Server peak RSS during the transfer (MiB, VmHWM)", ""]
+        lines += ["", "#### Server peak RSS during the transfer (MiB, VmHWM)", ""]
         rows = [
             [sc.name, *(_cell(results, sc.name, fw, "peak_rss_mib") for fw in frameworks)]
             for sc in transfers
         ]
         lines += _table(["scenario", *frameworks], rows)
 
-    if report["route_ratios"]:
-        pairs = ", ".join(f"{fw} {r:.2f}" for fw, r in report["route_ratios"].items())
-        lines += ["", f"Route table, req/s at 1000 rules / req/s at 10 rules: {pairs}."]
+    if pairs := route_ratios(results, frameworks):
+        text = ", ".join(f"{fw} {r:.2f}" for fw, r in pairs.items())
+        lines += ["", f"Route table, req/s at 1000 rules / req/s at 10 rules: {text}."]
+    return lines
+
+
+def markdown(report: dict[str, Any], scenarios: list[Scenario], frameworks: list[str]) -> str:
+    lines = _header(report)
+    for name in report["settings"]["servers"]:
+        results = {
+            (r["scenario"], r["framework"]): r for r in report["results"] if r["server"] == name
+        }
+        lines += ["", f"### Under {name}", "", *_server_tables(results, scenarios, frameworks)]
 
     failures = [r for r in report["results"] if r["status"] != "ok"]
     if failures:
         lines += ["", "### Failures", ""]
-        lines += [f"- {r['scenario']} / {r['framework']}: {r['error']}" for r in failures]
+        lines += [
+            f"- {r['scenario']} / {r['framework']} on {r['server']}: {r['error']}" for r in failures
+        ]
     return "\n".join(lines) + "\n"
 
 

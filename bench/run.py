@@ -1,11 +1,13 @@
-"""Run the benchmarks: ``python -m bench.run [--quick] [--only ...] [--frameworks ...]``.
+"""Run the benchmarks: ``python -m bench.run [--quick] [--only ...] [--frameworks ...]
+[--servers ...]``.
 
-Every framework's app is served by its own uvicorn process pinned to CPU 0;
-wrk (every scenario but upload) and the Python client (upload and the
-checks) run pinned to CPU 1. Each scenario is first checked (a wrong answer
-is reported as FAIL and not timed), then timed in rounds whose framework
-order alternates (A B C D, D C B A, ...) so drift hits all alike. Medians go
-to bench/results/ as Markdown and JSON.
+Every framework's app is served by its own server process (uvicorn, and
+granian as the second server) pinned to CPU 0; wrk (every scenario but
+upload) and the Python client (upload and the checks) run pinned to CPU 1.
+Each scenario is first checked (a wrong answer is reported as FAIL and not
+timed), then timed in rounds whose framework order alternates (A B C D,
+D C B A, ...) so drift hits all alike. Medians go to bench/results/ as
+Markdown and JSON.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from typing import Any
 from . import report, wrk
 from .apps import FRAMEWORKS
 from .scenarios import METRICS, MIB, SCENARIOS, CheckFailed, Scenario, Settings, measure
-from .server import ROOT, Server
+from .server import ROOT, SERVERS, Server
 
 SERVER_CPU, CLIENT_CPU = 0, 1
 MODULES = {"raw": "python_multipart"}  # what each app needs installed, if not its own name
+Key = tuple[str, str, str]  # scenario, framework, server
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,6 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     p.add_argument("--only", help="comma-separated scenarios (a prefix like 'routes' works)")
     p.add_argument("--frameworks", help=f"comma-separated subset of {','.join(FRAMEWORKS)}")
+    p.add_argument("--servers", help=f"comma-separated subset of {','.join(SERVERS)}")
     p.add_argument("--rounds", type=int, help="rounds per scenario (default 5, quick 2)")
     p.add_argument("--duration", type=int, help="seconds per timed run (default 3, quick 1)")
     p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
@@ -69,50 +73,62 @@ def pin_self() -> int | None:
 
 
 class Bench:
-    def __init__(self, settings: Settings, scenarios: list[Scenario], frameworks: list[str]):
+    def __init__(
+        self,
+        settings: Settings,
+        scenarios: list[Scenario],
+        frameworks: list[str],
+        servers: list[str],
+    ):
         self.settings = settings
         self.scenarios = scenarios
         self.frameworks = frameworks
+        self.server_names = servers
         self.server_cpu = pin_self()
-        self.servers: dict[tuple[str, int | None], Server] = {}
-        self.errors: dict[tuple[str, str], str] = {}
-        self.runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+        self.servers: dict[tuple[str, str, int | None], Server] = {}
+        self.errors: dict[Key, str] = {}
+        self.runs: dict[Key, list[dict[str, float]]] = {}
 
-    def server(self, fw: str, routes: int | None) -> Server:
-        """The running server for ``fw`` (restarted if it died)."""
-        srv = self.servers.get((fw, routes))
+    def server(self, fw: str, name: str, routes: int | None) -> Server:
+        """The running server ``name`` for ``fw`` (restarted if it died)."""
+        srv = self.servers.get((fw, name, routes))
         if srv is None or not srv.alive():
-            srv = Server(fw, routes, self.server_cpu, self.settings.workdir)
+            srv = Server(fw, routes, self.server_cpu, self.settings.workdir, name)
             srv.start()
-            self.servers[fw, routes] = srv
+            self.servers[fw, name, routes] = srv
             srv.wait_ready()
         return srv
 
     def start_all(self) -> None:
         """Start every needed server at once, then wait for each."""
-        for fw in self.frameworks:
-            if importlib.util.find_spec(MODULES.get(fw, fw)) is None:
-                for sc in self.scenarios:
-                    self.errors[sc.name, fw] = f"{fw} is not installed (pip install -e '.[bench]')"
-                continue
-            for size in sorted({sc.routes or 0 for sc in self.scenarios}):
-                srv = Server(fw, size or None, self.server_cpu, self.settings.workdir)
-                srv.start()
-                self.servers[fw, size or None] = srv
-        for (fw, routes), srv in self.servers.items():
+        for name in self.server_names:
+            for fw in self.frameworks:
+                needed = (MODULES.get(fw, fw), name)
+                missing = [m for m in needed if importlib.util.find_spec(m) is None]
+                if missing:
+                    for sc in self.scenarios:
+                        self.errors[sc.name, fw, name] = (
+                            f"{missing[0]} is not installed (pip install -e '.[bench]')"
+                        )
+                    continue
+                for size in sorted({sc.routes or 0 for sc in self.scenarios}):
+                    srv = Server(fw, size or None, self.server_cpu, self.settings.workdir, name)
+                    srv.start()
+                    self.servers[fw, name, size or None] = srv
+        for (fw, name, routes), srv in self.servers.items():
             try:
                 srv.wait_ready()
             except RuntimeError as e:
                 for sc in self.scenarios:
                     if sc.routes == routes:
-                        self.errors[sc.name, fw] = str(e)
+                        self.errors[sc.name, fw, name] = str(e)
 
-    def attempt(self, sc: Scenario, fw: str, first: bool) -> None:
-        key = (sc.name, fw)
+    def attempt(self, sc: Scenario, fw: str, name: str, first: bool) -> None:
+        key = (sc.name, fw, name)
         srv = None
         logged = 0
         try:
-            srv = self.server(fw, sc.routes)
+            srv = self.server(fw, name, sc.routes)
             logged = srv.log_size()
             if first:
                 sc.check(sc, srv)
@@ -128,7 +144,7 @@ class Bench:
             return
         if srv is not None and (line := srv.last_log_line(logged)):
             self.errors[key] += f" (server log: {line})"
-        print(f"  FAIL {sc.name} / {fw}: {self.errors[key]}", flush=True)
+        print(f"  FAIL {sc.name} / {fw} on {name}: {self.errors[key]}", flush=True)
 
     def run(self) -> None:
         rounds = self.settings.rounds
@@ -136,21 +152,22 @@ class Bench:
             order = self.frameworks if n % 2 == 0 else self.frameworks[::-1]
             print(f"round {n + 1}/{rounds}: {' '.join(order)}", flush=True)
             for sc in self.scenarios:
-                for fw in order:
-                    if (sc.name, fw) not in self.errors:
-                        self.attempt(sc, fw, first=n == 0)
-                self.progress(sc)
+                for name in self.server_names:
+                    for fw in order:
+                        if (sc.name, fw, name) not in self.errors:
+                            self.attempt(sc, fw, name, first=n == 0)
+                    self.progress(sc, name)
 
-    def progress(self, sc: Scenario) -> None:
+    def progress(self, sc: Scenario, name: str) -> None:
         key, unit = METRICS[sc.kind][:2]
         parts = []
         for fw in self.frameworks:
-            runs = self.runs.get((sc.name, fw))
-            if (sc.name, fw) in self.errors:
+            runs = self.runs.get((sc.name, fw, name))
+            if (sc.name, fw, name) in self.errors:
                 parts.append(f"{fw} FAIL")
             elif runs:
                 parts.append(f"{fw} {runs[-1][key]:,.1f}")
-        print(f"  {sc.name:<12} {unit:<9} " + "  ".join(parts), flush=True)
+        print(f"  {sc.name:<12} {name:<8} {unit:<9} " + "  ".join(parts), flush=True)
 
     def stop(self) -> None:
         for srv in self.servers.values():
@@ -158,21 +175,26 @@ class Bench:
 
     def results(self) -> list[dict[str, Any]]:
         out = []
-        for sc in self.scenarios:
-            for fw in self.frameworks:
-                runs = self.runs.get((sc.name, fw), [])
-                error = self.errors.get((sc.name, fw))
-                median = {k: statistics.median(r[k] for r in runs) for k in runs[0]} if runs else {}
-                out.append(
-                    {
-                        "scenario": sc.name,
-                        "framework": fw,
-                        "status": "FAIL" if error or not runs else "ok",
-                        "error": error,
-                        "median": median,
-                        "runs": runs,
-                    }
-                )
+        for name in self.server_names:
+            for sc in self.scenarios:
+                for fw in self.frameworks:
+                    key = (sc.name, fw, name)
+                    runs = self.runs.get(key, [])
+                    error = self.errors.get(key)
+                    median = (
+                        {k: statistics.median(r[k] for r in runs) for k in runs[0]} if runs else {}
+                    )
+                    out.append(
+                        {
+                            "scenario": sc.name,
+                            "framework": fw,
+                            "server": name,
+                            "status": "FAIL" if error or not runs else "ok",
+                            "error": error,
+                            "median": median,
+                            "runs": runs,
+                        }
+                    )
         return out
 
 
@@ -189,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         if sc.name in select(args.only, [s.name for s in SCENARIOS], "scenario")
     ]
     frameworks = select(args.frameworks, list(FRAMEWORKS), "framework")
+    servers = select(args.servers, list(SERVERS), "server")
     if any(sc.kind != "upload" for sc in scenarios) and wrk.ensure_wrk() is None:
         return 2
     started = time.monotonic()
@@ -204,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             sse_events=args.sse_events or 20_000,
             workdir=Path(tmp),
         )
-        bench = Bench(settings, scenarios, frameworks)
+        bench = Bench(settings, scenarios, frameworks, servers)
         try:
             bench.start_all()
             bench.run()
@@ -222,13 +245,11 @@ def main(argv: list[str] | None = None) -> int:
             "sse_events": settings.sse_events,
             "scenarios": [sc.name for sc in scenarios],
             "frameworks": frameworks,
+            "servers": servers,
             "elapsed_s": round(time.monotonic() - started, 1),
         },
         "results": bench.results(),
     }
-    data["route_ratios"] = report.route_ratios(
-        {(r["scenario"], r["framework"]): r for r in data["results"]}, frameworks
-    )
     text = report.markdown(data, scenarios, frameworks)
     paths = report.save(data, text, args.results)
     print()

@@ -65,6 +65,9 @@ class Scenario:
     body: bytes = b""
     content_type: str = ""
     routes: int | None = None  # served by the route-table app of this size
+    #: When set, wrk walks these paths (``path`` is then the first of them),
+    #: so that no cache of one URL can flatter the figure.
+    paths: tuple[str, ...] = ()
 
 
 #: Per kind: the headline metric, its unit, and the CPU-cost metric and unit.
@@ -115,7 +118,9 @@ def check_json(sc: Scenario, server: Server) -> None:
 
 
 def check_path_query(sc: Scenario, server: Server) -> None:
-    expect_json(fetch(server, sc), {"id": 42, "fields": ["name"]})
+    for path in random.Random(2).sample(sc.paths, 20):
+        user_id, fields = path.removeprefix("/users/").split("?fields=")
+        expect_json(fetch(server, sc, path), {"id": int(user_id), "fields": fields.split(",")})
     expect_status(fetch(server, sc, "/users/abc?fields=name"), 404)
 
 
@@ -129,11 +134,17 @@ def check_json_post(sc: Scenario, server: Server) -> None:
 
 def check_routes(sc: Scenario, server: Server) -> None:
     assert sc.routes
-    for i, item in ((sc.routes - 1, 42), (0, 7)):
+    samples = random.Random(2).sample(sc.paths, 20)
+    for i, item in [(sc.routes - 1, 42), (0, 7), *(_route_of(p) for p in samples)]:
         reply = fetch(server, sc, f"/route{i}/{item}")
         expect_status(reply)
         expect(reply.body == route_body(i, item), f"body {reply.body[:60]!r}")
     expect_status(fetch(server, sc, f"/route{sc.routes}/1"), 404)
+
+
+def _route_of(path: str) -> tuple[int, int]:
+    rule, item = path.removeprefix("/route").split("/")
+    return int(rule), int(item)
 
 
 def _upload_parts(size: int) -> tuple[Iterator[bytes], int]:
@@ -199,15 +210,38 @@ def check_sse(sc: Scenario, server: Server) -> None:
     expect(reply.body == want, f"wrong events ({reply.size} bytes, want {len(want)})")
 
 
+#: How many distinct URLs a scenario with varied paths walks.
+URL_COUNT = 10_000
+FIELDS = ("name", "email", "name,email", "id,name,email", "created", "name,created,tags")
+
+
+def _user_paths() -> tuple[str, ...]:
+    rng = random.Random(0)
+    ids = rng.sample(range(1, 10_000_000), URL_COUNT)
+    return tuple(f"/users/{i}?fields={rng.choice(FIELDS)}" for i in ids)
+
+
+def _route_paths(n: int) -> tuple[str, ...]:
+    rng = random.Random(n)
+    ids = rng.sample(range(1, 10_000_000), URL_COUNT)
+    return tuple(f"/route{rng.randrange(n)}/{i}" for i in ids)
+
+
 def _route_scenario(n: int) -> Scenario:
+    paths = _route_paths(n)
     return Scenario(
         f"routes-{n}",
         "wrk",
-        f"GET /route{n - 1}/42 on an app of {n} rules `/route<i>/<int:item_id>`: the last rule",
+        f"GET /route<i>/<id> on an app of {n} rules `/route<i>/<int:item_id>`:"
+        f" {URL_COUNT:,} URLs, any rule, any id",
         check_routes,
-        path=f"/route{n - 1}/42",
+        path=paths[0],
         routes=n,
+        paths=paths,
     )
+
+
+USER_PATHS = _user_paths()
 
 
 SCENARIOS = [
@@ -222,9 +256,11 @@ SCENARIOS = [
     Scenario(
         "path-query",
         "wrk",
-        "GET /users/42?fields=name: an int path converter and a query argument, JSON out",
+        f"GET /users/<id>?fields=<names>: an int path converter and a query argument,"
+        f" JSON out; {URL_COUNT:,} URLs",
         check_path_query,
-        path="/users/42?fields=name",
+        path=USER_PATHS[0],
+        paths=USER_PATHS,
     ),
     Scenario(
         "form",
@@ -275,7 +311,7 @@ SCENARIOS = [
 def lua_script(sc: Scenario, settings: Settings) -> Path:
     path = settings.workdir / f"{sc.name}.lua"
     if not path.exists():
-        wrk.write_script(settings.workdir, sc.name, sc.method, sc.body, sc.content_type)
+        wrk.write_script(settings.workdir, sc.name, sc.method, sc.body, sc.content_type, sc.paths)
     return path
 
 

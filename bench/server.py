@@ -1,8 +1,9 @@
-"""Start a framework's app under uvicorn, pinned to one CPU, and read its CPU
-time and peak memory from /proc."""
+"""Start a framework's app under uvicorn or granian, pinned to one CPU, and
+read its CPU time and peak memory from /proc."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -15,15 +16,21 @@ from . import client
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
-UVICORN_FLAGS = [
-    "--loop",
-    "uvloop",
-    "--http",
-    "httptools",
-    "--no-access-log",
-    "--log-level",
-    "warning",
-]
+#: How each server is started: a module for ``python -m``, and its flags.
+#: Both run one worker on uvloop, without access logs.
+SERVERS = {
+    "uvicorn": (
+        "uvicorn",
+        ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+    ),
+    "granian": (
+        "granian",
+        [
+            *("--interface", "asgi", "--workers", "1", "--loop", "uvloop", "--no-ws"),
+            *("--no-access-log", "--log-level", "warning"),
+        ],
+    ),
+}
 
 
 def free_port() -> int:
@@ -34,20 +41,23 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """One uvicorn process serving ``bench.apps.<framework>_app``; with
-    ``routes`` set, the route-table app of that many rules."""
+    """One server process (``server``: a key of SERVERS) serving
+    ``bench.apps.<framework>_app``; with ``routes`` set, the route-table app
+    of that many rules."""
 
     framework: str
     routes: int | None
     cpu: int | None
     workdir: Path
+    server: str = "uvicorn"
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path = field(default_factory=Path)
 
     @property
     def label(self) -> str:
-        return self.framework + (f"[{self.routes} routes]" if self.routes else "")
+        routes = f"[{self.routes} routes]" if self.routes else ""
+        return f"{self.framework}{routes} on {self.server}"
 
     @property
     def probe_path(self) -> str:
@@ -60,10 +70,12 @@ class Server:
         env = dict(os.environ, BENCH_UPLOAD_DIR=str(self.workdir), PYTHONUNBUFFERED="1")
         if self.routes:
             env["BENCH_ROUTES"] = str(self.routes)
-        self.log_path = self.workdir / f"server-{self.framework}-{self.routes or 0}.log"
+        name = f"{self.server}-{self.framework}-{self.routes or 0}"
+        self.log_path = self.workdir / f"server-{name}.log"
         cpu = self.cpu
-        argv = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1"]
-        argv += ["--port", str(self.port), *UVICORN_FLAGS]
+        module, flags = SERVERS[self.server]
+        argv = [sys.executable, "-m", module, *target, "--host", "127.0.0.1"]
+        argv += ["--port", str(self.port), *flags]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 argv,
@@ -127,26 +139,43 @@ class Server:
             return ""
         return lines[-1].strip() if lines else ""
 
-    def _pid(self) -> int:
+    def _pids(self) -> list[int]:
+        """The server's process and its descendants (granian serves from a
+        worker process of its own)."""
         assert self.proc is not None
-        return self.proc.pid
+        pids, i = [self.proc.pid], 0
+        while i < len(pids):
+            for task in Path(f"/proc/{pids[i]}/task").glob("*/children"):
+                with contextlib.suppress(OSError):
+                    pids += [int(p) for p in task.read_text().split()]
+            i += 1
+        return pids
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server so far (all its threads)."""
-        stat = Path(f"/proc/{self._pid()}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        """User + system CPU time of the server so far (all its processes
+        and threads)."""
+        ticks = 0
+        for pid in self._pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / TICKS
 
     def reset_peak_rss(self) -> bool:
         """Reset VmHWM (Linux >= 4.0) so the next reading is this run's peak."""
         try:
-            Path(f"/proc/{self._pid()}/clear_refs").write_text("5")
+            for pid in self._pids():
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
             return True
         except OSError:
             return False
 
     def peak_rss_mib(self) -> float:
-        for line in Path(f"/proc/{self._pid()}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """The largest VmHWM among the server's processes."""
+        peaks = [float("nan")]
+        for pid in self._pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks[1:], default=peaks[0])

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 INSTALL_HINT = "wrk is not installed: run `sudo apt-get install -y wrk` (Debian/Ubuntu)"
@@ -64,10 +65,30 @@ def version() -> str:
     return first[0].split(" Copyright")[0] if first else "unknown"
 
 
+# Each request takes the next path of the list, round and round.
+PATHS = """\
+local paths = {@PATHS@}
+local next_path = 0
+request = function()
+  next_path = next_path % #paths + 1
+  return wrk.format(nil, paths[next_path])
+end
+"""
+
+
 def write_script(
-    workdir: Path, name: str, method: str, body: bytes = b"", content_type: str = ""
+    workdir: Path,
+    name: str,
+    method: str,
+    body: bytes = b"",
+    content_type: str = "",
+    paths: Sequence[str] = (),
 ) -> Path:
+    """The Lua script of a scenario: its method and body, and, with
+    ``paths``, a request function that walks that list of paths."""
     script = LUA.replace("@METHOD@", method)
+    if paths:
+        script += PATHS.replace("@PATHS@", ",".join(json.dumps(p) for p in paths))
     if body:
         body_path = workdir / f"{name}.body"
         body_path.write_bytes(body)

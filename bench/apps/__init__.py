@@ -3,7 +3,7 @@
 Each module ``bench.apps.<framework>_app`` exposes ``app`` (the scenario
 endpoints) and ``routes_app()``, a factory for the route-table app whose size
 is read from ``$BENCH_ROUTES``. What lives here is framework-free data and
-helpers shared by all four, so every app does the same work.
+helpers shared by all of them, so every app does the same work.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 
-FRAMEWORKS = ("asyncflask", "starlette", "quart", "raw")
+FRAMEWORKS = ("asyncflask", "starlette", "quart", "blacksheep", "litestar", "raw")
 
 PLAINTEXT = b"Hello, World!"
 CHUNK_SIZE = 64 * 1024
