@@ -46,6 +46,7 @@ PUBLIC_NAMES = [
     "get_flashed_messages",
     "ServerSentEvent",
     "EventStream",
+    "Broadcast",
 ]
 
 #: Context-local proxies: their docstring is the proxied object's, so they
