@@ -46,7 +46,6 @@ PUBLIC_NAMES = [
     "get_flashed_messages",
     "ServerSentEvent",
     "EventStream",
-    "Broadcast",
 ]
 
 #: Context-local proxies: their docstring is the proxied object's, so they
