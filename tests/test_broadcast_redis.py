@@ -170,6 +170,71 @@ async def test_publishing_without_redis_is_a_connection_error() -> None:
     await channel.close()
 
 
+@guarded(20)
+async def test_resp3_replies_are_read_too(redis_server: RedisServer) -> None:
+    channel = Broadcast(redis_server.url + "?protocol=3", prefix=f"test:{uuid.uuid4().hex}:")
+    marker = await channel.publish("r", "start")
+    sub = channel.subscribe("r", last_event_id=marker)
+    pending = asyncio.create_task(anext(sub))
+    await asyncio.sleep(0.2)
+    sent = await channel.publish("r", "over resp3")
+    event = await asyncio.wait_for(pending, 5)
+    assert (event.id, event.data) == (sent, "over resp3")
+    await sub.aclose()
+    await channel.close()
+
+
+@guarded(20)
+async def test_an_entry_written_by_someone_else_passes_as_a_comment(
+    redis_server: RedisServer,
+) -> None:
+    import redis.asyncio
+
+    prefix = f"test:{uuid.uuid4().hex}:"
+    channel = Broadcast(redis_server.url, prefix=prefix)
+    marker = await channel.publish("r", "start")
+    client = redis.asyncio.from_url(redis_server.url, decode_responses=True)
+    foreign = await client.xadd(prefix + "r", {"something": "else"})
+    await client.xadd(prefix + "r", {"event": "not json"})
+    await client.aclose()
+    sub = channel.subscribe("r", last_event_id=marker)
+    got = await take(sub, 2)
+    assert got[0].encode() == f": unreadable event\nid: {foreign}\n\n".encode()
+    assert got[1].comment == "unreadable event"
+    await sub.aclose()
+    await channel.close()
+
+
+@guarded(30)
+async def test_a_subscriber_waits_for_redis_and_gets_what_follows(tmp_path: Path) -> None:
+    binary = ensure_program("redis-server", "redis-server")
+    own = RedisServer(binary, tmp_path)
+    channel = Broadcast(own.url)
+    sub = channel.subscribe("r")
+    pending = asyncio.create_task(anext(sub))  # Redis is not there yet
+    await asyncio.sleep(0.5)
+    assert not pending.done()
+    own.start()
+    try:
+        for _ in range(100):
+            with contextlib.suppress(ConnectionError):
+                await channel.publish("r", "first")
+                break
+            await asyncio.sleep(0.05)
+        # the subscription took its place once Redis answered: what it
+        # publishes from then on arrives
+        for n in range(100):
+            if pending.done():
+                break
+            await channel.publish("r", f"again {n}")
+            await asyncio.sleep(0.05)
+        assert (await asyncio.wait_for(pending, 5)).data.startswith(("first", "again"))
+        await sub.aclose()
+    finally:
+        await channel.close()
+        own.kill()
+
+
 # -- two uvicorn workers ------------------------------------------------------------------
 
 APP = """
