@@ -22,6 +22,7 @@ from asyncflask import Broadcast, ServerSentEvent
 from tests.debian import ensure_program
 from tests.server import HOST, Server, free_port, run_server, wait_for_port
 from tests.support import guarded
+from tests.test_example_app import EXAMPLE
 from tests.test_sse import EventReader
 
 TIMEOUT = httpx.Timeout(10.0)
@@ -395,3 +396,28 @@ async def test_open_streams_survive_a_redis_restart(
             assert await stream.next_data() == "after"
     assert "Traceback" not in workers.stderr
     assert "unreachable" in workers.stderr
+
+
+@guarded(60)
+async def test_the_example_chat_over_redis_with_two_workers(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    env = {"BROADCAST_URL": redis_server.url, "UPLOAD_FOLDER": str(tmp_path)}
+    limits = httpx.Limits(max_keepalive_connections=0)
+    json = {"Accept": "application/json"}
+    with run_server(app_path=EXAMPLE, env=env, cli_args=["--workers", "2"]) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT, limits=limits) as http:
+            r = await http.post("/chat", data={"name": "Ada", "text": "marker"}, headers=json)
+            marker = r.json()["id"]
+            async with contextlib.AsyncExitStack() as stack:
+                readers = []
+                for _ in range(6):
+                    stream = http.stream("GET", "/chat/events", headers={"Last-Event-ID": marker})
+                    readers.append(EventReader(await stack.enter_async_context(stream)))
+                r = await http.post("/chat", data={"name": "Ada", "text": "hi all"}, headers=json)
+                assert r.status_code == 200
+                for reader in readers:
+                    event = await asyncio.wait_for(reader.next_event(), 15)
+                    assert (event.event, event.id) == ("chat", r.json()["id"])
+                    assert event.data == '{"name": "Ada", "text": "hi all"}'
+    assert "Traceback" not in server.stderr
