@@ -358,6 +358,19 @@ class _Redis:
             return result
 
     async def _follow(self, room: str, reader: _Reader) -> None:
+        try:
+            await self._read_stream(room, reader)
+        except Exception:
+            # not a lost connection (say, the key holds something else):
+            # end the subscriptions rather than leave them waiting
+            logger.exception("Cannot follow the broadcast room %r", room)
+            if self.readers.get(room) is reader:
+                del self.readers[room]
+            reader.ready.set()
+            for sub in reader.subscribers:
+                sub.end()
+
+    async def _read_stream(self, room: str, reader: _Reader) -> None:
         key = self.prefix + room
         if reader.last is None:
             latest = await self._retrying(room, lambda: self._redis().xrevrange(key, count=1))

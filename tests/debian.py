@@ -33,7 +33,7 @@ def ensure_program(program: str, *packages: str) -> str:
         pytest.skip(f"{program} is missing and there is no apt-get to install it")
     try:
         if not _updated:
-            _apt_get("update")
+            _apt_get("-o", "DPkg::Lock::Timeout=300", "update")
             _updated = True
         result = _apt_get("install", "-y", "-o", "DPkg::Lock::Timeout=300", *packages)
     except (OSError, subprocess.TimeoutExpired) as e:

@@ -206,6 +206,24 @@ async def test_an_entry_written_by_someone_else_passes_as_a_comment(
     await channel.close()
 
 
+@guarded(20)
+async def test_a_room_whose_key_is_not_a_stream_ends_its_subscribers(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import redis.asyncio
+
+    prefix = f"test:{uuid.uuid4().hex}:"
+    client = redis.asyncio.from_url(redis_server.url, decode_responses=True)
+    await client.set(prefix + "r", "a string, not a stream")
+    await client.aclose()
+    channel = Broadcast(redis_server.url, prefix=prefix)
+    sub = channel.subscribe("r")
+    assert [e async for e in sub] == []
+    assert channel.local_subscribers("r") == 0
+    assert "Cannot follow the broadcast room 'r'" in caplog.text
+    await channel.close()
+
+
 @guarded(30)
 async def test_a_subscriber_waits_for_redis_and_gets_what_follows(tmp_path: Path) -> None:
     binary = ensure_program("redis-server", "redis-server")
