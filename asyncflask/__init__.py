@@ -2,6 +2,7 @@
 
 from .app import Flask
 from .blueprints import Blueprint
+from .broadcast import Broadcast
 from .ctx import (
     after_this_request,
     copy_current_request_context,
@@ -32,6 +33,7 @@ from .templating import (
 
 __all__ = [
     "Blueprint",
+    "Broadcast",
     "ClientDisconnected",
     "EventStream",
     "FileResponse",

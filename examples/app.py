@@ -8,8 +8,8 @@ differences are ``async def`` and ``await`` where the request body is read
 
 Sections: pages, query arguments, response shapes, cookies, redirects, the
 JSON API, the login form (a template, the session and a flashed message),
-uploads and downloads, live server-sent events, the admin blueprint, hooks and
-error handlers. To add a feature, add a section and list its pages in
+uploads and downloads, live server-sent events, a chat on a broadcast channel,
+the admin blueprint, hooks and error handlers. To add a feature, add a section and list its pages in
 ``LINKS``.
 """
 
@@ -28,6 +28,7 @@ from werkzeug.utils import secure_filename
 
 from asyncflask import (
     Blueprint,
+    Broadcast,
     EventStream,
     Flask,
     Response,
@@ -99,6 +100,9 @@ LINKS: dict[str, list[tuple[str, str]]] = {
     "Server-sent events": [
         ("/clock", "a live clock: the browser's EventSource shows each event"),
         ("/clock/events?count=3", "the raw event stream (three events; endless without count)"),
+    ],
+    "Chat (a broadcast channel)": [
+        ("/chat", "post a message; every open chat page shows it (/chat/events)"),
     ],
     "Admin blueprint (/admin)": [
         ("/admin/", "the blueprint's index"),
@@ -459,6 +463,74 @@ async def clock_events():
             yield ServerSentEvent({"time": time.strftime("%H:%M:%S")}, event="tick", id=n)
 
     return EventStream(ticks(), ping=15)
+
+
+# -- chat on a broadcast channel ----------------------------------------------
+
+#: One process by default; ``BROADCAST_URL=redis://127.0.0.1:6379/0`` shares
+#: the chat between workers (``asyncflask run --workers 4``) and machines.
+channel = Broadcast(os.environ.get("BROADCAST_URL", "memory://"), history=100)
+channel.init_app(app)
+
+CHAT_PAGE = """
+<form id=chat method=post action=/chat>
+  <p><input name=name maxlength=40 placeholder="Your name">
+  <input name=text maxlength=500 required autocomplete=off placeholder=Message>
+  <button type=submit>Send</button></p>
+</form>
+<ul id=messages></ul>
+<script>
+const source = new EventSource("/chat/events");
+source.onopen = () => { document.body.dataset.chat = "open"; };
+source.addEventListener("chat", (event) => {
+  const message = JSON.parse(event.data);
+  const item = document.createElement("li");
+  item.textContent = `${message.name}: ${message.text}`;
+  document.getElementById("messages").append(item);
+});
+document.getElementById("chat").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const body = new FormData(form);
+  form.text.value = "";
+  await fetch(form.action, {method: "POST", body, headers: {Accept: "application/json"}});
+});
+</script>
+"""
+
+
+@app.get("/chat")
+async def chat():
+    """The chat page: messages come as server-sent events."""
+    return page("Chat", Markup(CHAT_PAGE))
+
+
+@app.post("/chat")
+async def chat_post():
+    """Publish a message to every chat page, on every worker. JSON for the
+    page's script, a redirect back for a plain form post."""
+    form = await request.form
+    text = form.get("text", "").strip()
+    name = form.get("name", "").strip() or session.get("user") or "anonymous"
+    if not text or len(text) > 500 or len(name) > 40:
+        return {"error": "a message needs a text of at most 500 characters"}, 400
+    try:
+        event_id = await channel.publish(
+            "chat", ServerSentEvent({"name": name, "text": text}, event="chat")
+        )
+    except ConnectionError:
+        return {"error": "the chat is unavailable, try again"}, 503
+    if request.accept_mimetypes.best == "application/json":
+        return {"id": event_id}
+    return redirect(url_for("chat"), code=303)
+
+
+@app.get("/chat/events")
+async def chat_events():
+    """The chat's messages as they are posted; a browser that reconnects
+    sends ``Last-Event-ID`` and gets what it missed first."""
+    last = request.headers.get("Last-Event-ID")
+    return EventStream(channel.subscribe("chat", last_event_id=last), ping=15)
 
 
 # -- the admin blueprint -------------------------------------------------------

@@ -24,7 +24,7 @@ LAYERS: list[list[str]] = [
     ["streaming", "request"],
     ["response"],
     ["files", "sse", "routing", "views"],
-    ["ctx", "helpers", "testing", "blueprints"],
+    ["ctx", "helpers", "testing", "blueprints", "broadcast"],
     ["templating"],
     ["app"],
     ["cli", "__init__"],
