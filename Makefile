@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest fmt bench bench-quick clean
+.PHONY: run test lint typecheck pytest system-deps fmt bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) system-deps
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest -p no:cacheprovider
 	$(BIN)/coverage combine -q || true
 	$(BIN)/coverage report
+
+# The Debian programs of the Redis and browser tests (each package is named
+# after its program), installed when missing and running as root; without
+# them those tests skip and say why.
+SYSTEM_DEPS := redis-server chromium
+system-deps:
+	@missing=; for p in $(SYSTEM_DEPS); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing$$missing with apt-get"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get -qq -o DPkg::Lock::Timeout=300 update && \
+		apt-get -qq -y -o DPkg::Lock::Timeout=300 install $$missing >/dev/null || \
+		echo "could not install$$missing: the tests that need them skip"; \
+	fi
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix asyncflask tests examples bench
