@@ -29,6 +29,7 @@ from .templating import (
     stream_template,
     stream_template_string,
 )
+from .websocket import Websocket, WebSocketDisconnect, has_websocket_context, websocket
 
 __all__ = [
     "Blueprint",
@@ -41,6 +42,8 @@ __all__ = [
     "Response",
     "ServerSentEvent",
     "StreamingResponse",
+    "WebSocketDisconnect",
+    "Websocket",
     "abort",
     "after_this_request",
     "copy_current_request_context",
@@ -50,6 +53,7 @@ __all__ = [
     "get_flashed_messages",
     "has_app_context",
     "has_request_context",
+    "has_websocket_context",
     "jsonify",
     "make_response",
     "redirect",
@@ -63,4 +67,5 @@ __all__ = [
     "stream_template_string",
     "stream_with_context",
     "url_for",
+    "websocket",
 ]
