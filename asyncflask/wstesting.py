@@ -98,6 +98,7 @@ class WebsocketSession:
         self._to_app_send, self._to_app = anyio.create_memory_object_stream[Message](math.inf)
         self._from_app_send, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
         self._client_closed = False
+        self._client_code = 1000
         self._task: asyncio.Task[None] | None = None
 
     # -- the app's side --------------------------------------------------------
@@ -169,6 +170,8 @@ class WebsocketSession:
         once the app has closed the websocket."""
         if self.close_code is not None:
             raise WebSocketDisconnect(self.close_code, self.close_reason)
+        if self._client_closed:
+            raise WebSocketDisconnect(self._client_code)
         message = await self._next()
         if message["type"] == "websocket.close":
             self.close_code = message.get("code") or 1000
@@ -213,6 +216,7 @@ class WebsocketSession:
         ``code``) and wait for the app to finish."""
         if not self._client_closed:
             self._client_closed = True
+            self._client_code = code
             message = {"type": "websocket.disconnect", "code": code, "reason": reason}
             await self._to_app_send.send(message)
         await self._finish()

@@ -8,8 +8,8 @@ differences are ``async def`` and ``await`` where the request body is read
 
 Sections: pages, query arguments, response shapes, cookies, redirects, the
 JSON API, the login form (a template, the session and a flashed message),
-uploads and downloads, live server-sent events, the admin blueprint, hooks and
-error handlers. To add a feature, add a section and list its pages in
+uploads and downloads, live server-sent events, a websocket chat, the admin
+blueprint, hooks and error handlers. To add a feature, add a section and list its pages in
 ``LINKS``.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import json
 import os
 import tempfile
 import time
@@ -32,6 +33,8 @@ from asyncflask import (
     Flask,
     Response,
     ServerSentEvent,
+    Websocket,
+    WebSocketDisconnect,
     abort,
     after_this_request,
     flash,
@@ -45,6 +48,7 @@ from asyncflask import (
     send_from_directory,
     session,
     url_for,
+    websocket,
 )
 
 app = Flask(__name__)
@@ -99,6 +103,9 @@ LINKS: dict[str, list[tuple[str, str]]] = {
     "Server-sent events": [
         ("/clock", "a live clock: the browser's EventSource shows each event"),
         ("/clock/events?count=3", "the raw event stream (three events; endless without count)"),
+    ],
+    "WebSockets": [
+        ("/chat/lobby", "a chat room: open it in two tabs (any /chat/<room> works)"),
     ],
     "Admin blueprint (/admin)": [
         ("/admin/", "the blueprint's index"),
@@ -459,6 +466,77 @@ async def clock_events():
             yield ServerSentEvent({"time": time.strftime("%H:%M:%S")}, event="tick", id=n)
 
     return EventStream(ticks(), ping=15)
+
+
+# -- a websocket chat ----------------------------------------------------------
+
+CHAT_PAGE = """
+<p>Room <b>{room}</b>. Open this page in another tab and talk to yourself.</p>
+<form id=say><input id=text autocomplete=off maxlength=500> <button>Send</button></form>
+<ul id=log></ul>
+<script>
+const socket = new WebSocket({url});
+const log = (text) => {{
+  const item = document.createElement("li");
+  item.textContent = text;
+  document.getElementById("log").append(item);
+}};
+socket.onmessage = (event) => {{
+  const message = JSON.parse(event.data);
+  log(`${{message.from}}: ${{message.text}}`);
+}};
+socket.onclose = (event) => log(`(closed: ${{event.code}})`);
+document.getElementById("say").onsubmit = (event) => {{
+  event.preventDefault();
+  const input = document.getElementById("text");
+  if (input.value) socket.send(input.value);
+  input.value = "";
+}};
+</script>
+"""
+
+#: The open connections of each room, in this process.
+ROOMS: dict[str, set[Websocket]] = {}
+_guests = itertools.count(1)
+
+
+@app.get("/chat/<room>")
+async def chat_page(room):
+    """The chat page of ``room``; its script talks to the websocket below."""
+    url = url_for("chat_socket", room=room, _external=True)
+    html = CHAT_PAGE.format(room=escape(room), url=json.dumps(url))
+    return page(f"Chat: {room}", Markup(html))
+
+
+@app.websocket("/chat/<room>")
+async def chat_socket(room):
+    """Each text message goes to everyone in the room, as JSON
+    ``{"from": name, "text": ...}``. The name is the logged-in user's."""
+    name = session.get("user") or f"guest-{next(_guests)}"
+    await websocket.accept()
+    me = websocket._get_current_object()
+    members = ROOMS.setdefault(room, set())
+    members.add(me)
+    try:
+        await chat_send(room, "server", f"{name} joined")
+        while True:
+            text = await websocket.receive()
+            if isinstance(text, str) and text.strip():
+                await chat_send(room, name, text[:500])
+    finally:
+        members.discard(me)
+        if not members:
+            ROOMS.pop(room, None)
+        await chat_send(room, "server", f"{name} left")
+
+
+async def chat_send(room, sender, text):
+    """Send a message to every open connection of ``room``."""
+    for member in list(ROOMS.get(room, ())):
+        try:
+            await member.send_json({"from": sender, "text": text})
+        except WebSocketDisconnect:
+            ROOMS.get(room, set()).discard(member)
 
 
 # -- the admin blueprint -------------------------------------------------------
