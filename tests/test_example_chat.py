@@ -16,7 +16,6 @@ import pytest
 from websockets.asyncio.client import connect
 
 from asyncflask import WebSocketDisconnect
-from asyncflask.testing import TestClient
 from asyncflask.wstesting import WebsocketSession
 
 from .server import run_server
