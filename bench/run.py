@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         if sc.name in select(args.only, [s.name for s in SCENARIOS], "scenario")
     ]
     frameworks = select(args.frameworks, list(FRAMEWORKS), "framework")
-    if any(sc.kind != "upload" for sc in scenarios) and wrk.ensure_wrk() is None:
+    if any(sc.kind not in ("upload", "ws") for sc in scenarios) and wrk.ensure_wrk() is None:
         return 2
     started = time.monotonic()
     machine = report.machine()  # before the servers import asyncflask
