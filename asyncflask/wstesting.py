@@ -147,6 +147,8 @@ class WebsocketSession:
                 request=self._request(),
             )
         else:
+            self._client_closed = True
+            await self._finish()
             raise RuntimeError(f"Unexpected ASGI message {message['type']!r} at the handshake.")
         self._client_closed = True
         await self._finish()

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 import pytest
 
 from asyncflask import (
     Blueprint,
     Flask,
+    Response,
     WebSocketDisconnect,
     abort,
     g,
@@ -20,8 +24,9 @@ from asyncflask import (
     url_for,
     websocket,
 )
+from asyncflask.signals import got_request_exception
 from asyncflask.testing import TestClient
-from asyncflask.wstesting import WebsocketRejected
+from asyncflask.wstesting import WebsocketRejected, WebsocketSession, websocket_scope
 
 from .support import guarded
 
@@ -418,3 +423,127 @@ async def test_message_size_limit(app: Flask, client: TestClient, kind: str) -> 
         with pytest.raises(WebSocketDisconnect) as info:
             await ws.receive()
     assert info.value.code == 1009
+
+
+@guarded()
+async def test_after_websocket_changes_a_refusal_and_teardown_runs(
+    app: Flask, client: TestClient
+) -> None:
+    torn: list[object] = []
+
+    @app.after_websocket
+    def stamp(response: Response | None) -> Response | None:
+        if response is not None:
+            response.headers["X-Stamped"] = "1"
+        return response
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        torn.append(exc)
+
+    @app.websocket("/ws")
+    async def view() -> None:
+        if websocket.args.get("stream"):
+
+            async def parts() -> AsyncIterator[bytes]:
+                yield b"no "
+                yield b"entry"
+
+            abort(Response(parts(), status=401))
+        await websocket.send("ok")
+
+    with pytest.raises(WebsocketRejected) as rejected:
+        async with client.websocket("/ws?stream=1"):
+            pass
+    response = rejected.value.response
+    assert (response.status_code, response.text) == (401, "no entry")
+    assert response.headers["X-Stamped"] == "1"
+    async with client.websocket("/ws") as ws:
+        assert await ws.receive() == "ok"
+    assert torn == [None, None]
+
+
+@guarded()
+async def test_url_value_preprocessor_and_signal(app: Flask, client: TestClient) -> None:
+    bp = Blueprint("lang", __name__, url_prefix="/<lang>")
+    errors: list[BaseException] = []
+
+    @bp.url_value_preprocessor
+    def pull_lang(endpoint: str | None, values: dict[str, str] | None) -> None:
+        assert values is not None
+        g.lang = values.pop("lang")
+
+    @bp.websocket("/ws")
+    async def view() -> None:
+        await websocket.send(g.lang)
+        raise RuntimeError("after the send")
+
+    app.register_blueprint(bp)
+
+    def record(sender: Flask, exception: BaseException) -> None:
+        errors.append(exception)
+
+    got_request_exception.connect(record, app)
+    try:
+        async with client.websocket("/fr/ws") as ws:
+            assert await ws.receive() == "fr"
+            with pytest.raises(WebSocketDisconnect):
+                await ws.receive()
+    finally:
+        got_request_exception.disconnect(record, app)
+    assert [str(e) for e in errors] == ["after the send"]
+
+
+@guarded()
+async def test_untrusted_host_is_refused_with_400(app: Flask, client: TestClient) -> None:
+    app.config["TRUSTED_HOSTS"] = ["example.com"]
+
+    @app.websocket("/ws")
+    async def view() -> None:
+        await websocket.send("in")
+
+    with pytest.raises(WebsocketRejected) as rejected:
+        async with client.websocket("/ws"):
+            pass
+    assert rejected.value.status_code == 400
+    async with client.websocket("http://example.com/ws") as ws:
+        assert await ws.receive() == "in"
+
+
+@guarded()
+async def test_a_scope_that_disconnects_before_connecting(app: Flask) -> None:
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.disconnect", "code": 1006}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = websocket_scope(httpx.Request("GET", "http://localhost/ws"))
+    await app(scope, receive, send)
+    assert sent == []
+
+
+@guarded()
+async def test_the_test_session_reports_an_app_that_breaks_the_protocol() -> None:
+    async def silent(scope: dict[str, object], receive: object, send: object) -> None:
+        pass
+
+    async def chatty(scope: dict[str, object], receive: object, send: Any) -> None:
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.http.response.start", "status": 200})
+
+    async def early(scope: dict[str, object], receive: object, send: Any) -> None:
+        await send({"type": "websocket.send", "text": "too soon"})
+
+    scope = websocket_scope(httpx.Request("GET", "http://localhost/ws"))
+    with pytest.raises(RuntimeError, match="without closing it"):
+        await WebsocketSession(silent, scope).connect()
+    ws = WebsocketSession(chatty, scope)
+    await ws.connect()
+    with pytest.raises(RuntimeError, match="Unexpected ASGI message"):
+        await ws.receive()
+    await ws.close()
+    with pytest.raises(RuntimeError, match="at the handshake"):
+        await WebsocketSession(early, scope).connect()
