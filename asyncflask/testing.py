@@ -18,13 +18,13 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
 from .typing import ASGIApp, Message, Scope
-from .wstesting import WebsocketSession, websocket_scope
+from .wstesting import WebsocketRejected, WebsocketSession, websocket_scope
 
 if t.TYPE_CHECKING:
     from .app import Flask
     from .typing import ASGIReceive
 
-__all__ = ["ASGITransport", "TestClient", "TestResponse"]
+__all__ = ["ASGITransport", "TestClient", "TestResponse", "WebsocketRejected", "WebsocketSession"]
 
 
 class TestResponse(httpx.Response):
@@ -212,7 +212,8 @@ class TestClient(httpx.AsyncClient):
     ``headers``, ``content_type``, ``follow_redirects``), keeps cookies, and
     runs the lifespan (``before_serving`` / ``after_serving``) when used as
     ``async with``. ``client.stream("GET", url)`` reads a streamed response
-    piece by piece; leaving it early disconnects.
+    piece by piece; leaving it early disconnects. ``client.websocket(url)``
+    opens a websocket.
     """
 
     __test__ = False
