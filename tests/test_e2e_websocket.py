@@ -221,3 +221,36 @@ def _boom_part(err: str) -> str:
         return ""
     end = err.find("ZeroDivisionError: boom", start)
     return err[start : end + len("ZeroDivisionError: boom")]
+
+
+@guarded(30)
+async def test_bad_input(served: tuple[Server, bool, bool]) -> None:
+    server, *_ = served
+    # not JSON where JSON is expected: closed with 1008
+    async with _ws(server, "/ws/json/1") as ws:
+        await ws.send("{not json")
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    # a handshake without its key: the server answers 400 before the app
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(
+        b"GET /ws/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    status = await asyncio.wait_for(reader.readline(), 5)
+    writer.close()
+    assert status.split()[1:2] == [b"400"], status
+    # a client that drops the TCP connection without a close frame
+    async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+        before = len((await http.get("/seen")).json()["seen"])
+        ws = await _ws(server, "/ws/wait")
+        ws.transport.abort()
+        for _ in range(100):
+            seen = (await http.get("/seen")).json()["seen"]
+            if len(seen) > before:
+                break
+            await asyncio.sleep(0.05)
+        # 1006 (abnormal closure); uvicorn's wsproto says 1005 (no status)
+        assert len(seen[before:]) == 1 and seen[before] in (1005, 1006)
+    assert "Traceback" not in server.stderr.replace(_boom_part(server.stderr), "")

@@ -363,6 +363,8 @@ async def test_accept_with_subprotocol_and_headers_and_close_code(
         await websocket.accept(subprotocol=offered[-1], headers={"X-Hello": "there"})
         await websocket.accept()  # a second accept does nothing
         await websocket.close(4000, "done here")
+        await websocket.close(1000)  # a second close does nothing
+        assert websocket.closed and websocket.close_code == 4000
         with pytest.raises(WebSocketDisconnect):
             await websocket.send("late")
 
