@@ -20,7 +20,7 @@ from .support import guarded
 APP = """
 import asyncio
 import json
-from asyncflask import Blueprint, Flask, WebSocketDisconnect, abort, session, websocket
+from asyncflask import Blueprint, Flask, WebSocketDisconnect, abort, session, url_for, websocket
 
 app = Flask(__name__)
 app.secret_key = "e2e"
@@ -62,6 +62,24 @@ async def boom():
 async def bye():
     await websocket.accept()
     await websocket.close(4000, "bye")
+
+@app.errorhandler(LookupError)
+def lookup(e):
+    return "no such thing", 409
+
+@app.after_websocket
+def after(response):
+    if response is not None:
+        response.headers["X-After"] = "1"
+    return response
+
+@app.websocket("/ws/lookup")
+async def lookup_view():
+    raise KeyError("thing")
+
+@app.websocket("/ws/url")
+async def url_view():
+    await websocket.send(url_for("echo") + " " + url_for("get_seen"))
 
 @app.get("/seen")
 async def get_seen():
@@ -169,6 +187,18 @@ async def test_refusals(served: tuple[Server, bool, bool]) -> None:
         assert await ws.recv() == "welcome"
     async with _ws(server, "/bp/ws") as ws:
         assert await ws.recv() == "bp"
+    # an error handler's response, changed by after_websocket
+    with pytest.raises(InvalidStatus) as info:
+        async with _ws(server, "/ws/lookup"):
+            pass
+    response = info.value.response
+    if http_response:
+        assert (response.status_code, response.body) == (409, b"no such thing")
+        assert response.headers["X-After"] == "1"
+    else:
+        assert response.status_code == 403
+    async with _ws(server, "/ws/url") as ws:
+        assert await ws.recv() == f"ws://{server.host}:{server.port}/ws/echo /seen"
     async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
         assert (await http.get("/ws/echo")).status_code == 400
 
