@@ -156,6 +156,19 @@ async def test_http_and_websocket_rules_at_one_path_and_url_for(
     async def only_ws() -> None:
         pass
 
+    @app.get("/both")
+    async def both_http() -> str:
+        return "http"
+
+    @app.websocket("/both")
+    async def both_ws() -> None:
+        await websocket.send("ws")
+
+    for _ in range(2):  # the second time from the matcher's cache
+        assert (await client.get("/both")).text == "http"
+        async with client.websocket("/both") as ws:
+            assert await ws.receive() == "ws"
+
     assert (await client.get("/chat/a")).text == "ws://localhost/chat/a wss://localhost/chat/a"
     async with client.websocket("/chat/b") as ws:
         assert await ws.receive() == "/chat/b"
