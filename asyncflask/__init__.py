@@ -30,6 +30,7 @@ from .templating import (
     stream_template,
     stream_template_string,
 )
+from .websocket import Websocket, WebSocketDisconnect, has_websocket_context, websocket
 
 __all__ = [
     "Blueprint",
@@ -43,6 +44,8 @@ __all__ = [
     "Response",
     "ServerSentEvent",
     "StreamingResponse",
+    "WebSocketDisconnect",
+    "Websocket",
     "abort",
     "after_this_request",
     "copy_current_request_context",
@@ -52,6 +55,7 @@ __all__ = [
     "get_flashed_messages",
     "has_app_context",
     "has_request_context",
+    "has_websocket_context",
     "jsonify",
     "make_response",
     "redirect",
@@ -65,4 +69,5 @@ __all__ = [
     "stream_template_string",
     "stream_with_context",
     "url_for",
+    "websocket",
 ]

@@ -26,7 +26,7 @@ from werkzeug.routing import MapAdapter, RoutingException, Rule
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from . import signals
-from .asgi import handle_lifespan, refuse_websocket
+from .asgi import handle_lifespan
 from .ctx import AppContext, RequestContext
 from .files import StaticFilesMixin
 from .globals import _request_ctx
@@ -46,6 +46,8 @@ from .signals import (
 )
 from .templating import create_environment, default_context_processor
 from .utils import call_maybe_async, is_async_callable, run_in_thread
+from .websocket import WebsocketScaffold
+from .wsdispatch import handle_websocket
 
 if t.TYPE_CHECKING:
     from .testing import TestClient
@@ -54,7 +56,7 @@ if t.TYPE_CHECKING:
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 
 
-class Flask(StaticFilesMixin, RoutingMixin):
+class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
     """The application: a Flask app that is an ASGI callable.
 
     ``app = Flask(__name__)`` takes the same arguments as Flask's. Serve it
@@ -146,7 +148,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
             if scope["type"] == "lifespan":
                 await handle_lifespan(self, receive, send)
             elif scope["type"] == "websocket":
-                await refuse_websocket(scope, receive, send)
+                await handle_websocket(self, scope, receive, send)
             return
         request = self.request_class(scope, receive)
         ctx = RequestContext(self, request)

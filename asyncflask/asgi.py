@@ -1,10 +1,10 @@
-"""The ASGI side: lifespan, refused websockets and the disconnect watch."""
+"""The ASGI side: lifespan and the disconnect watch."""
 
 from __future__ import annotations
 
 import typing as t
 
-from .typing import ASGIReceive, ASGISend, Scope
+from .typing import ASGIReceive, ASGISend
 
 if t.TYPE_CHECKING:
     from .app import Flask
@@ -44,11 +44,3 @@ async def handle_lifespan(app: Flask, receive: ASGIReceive, send: ASGISend) -> N
                 return
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-async def refuse_websocket(scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
-    """Websockets are not supported yet: close the handshake, which the server
-    answers with HTTP 403."""
-    message = await receive()
-    if message["type"] == "websocket.connect":
-        await send({"type": "websocket.close", "code": 1000})

@@ -10,13 +10,14 @@ from flask.sansio.blueprints import BlueprintSetupState
 from flask.sansio.scaffold import setupmethod
 
 from .files import StaticFilesMixin
+from .websocket import WebsocketScaffold
 
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 
 __all__ = ["Blueprint", "BlueprintSetupState"]
 
 
-class Blueprint(StaticFilesMixin, SansIOBlueprint):
+class Blueprint(StaticFilesMixin, SansIOBlueprint, WebsocketScaffold):
     """A group of routes, hooks and error handlers registered on an app
     later, with an optional ``url_prefix`` (as Flask's ``Blueprint``)."""
 

@@ -18,12 +18,13 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
 from .typing import ASGIApp, Message, Scope
+from .wstesting import WebsocketRejected, WebsocketSession, websocket_scope
 
 if t.TYPE_CHECKING:
     from .app import Flask
     from .typing import ASGIReceive
 
-__all__ = ["ASGITransport", "TestClient", "TestResponse"]
+__all__ = ["ASGITransport", "TestClient", "TestResponse", "WebsocketRejected", "WebsocketSession"]
 
 
 class TestResponse(httpx.Response):
@@ -211,7 +212,8 @@ class TestClient(httpx.AsyncClient):
     ``headers``, ``content_type``, ``follow_redirects``), keeps cookies, and
     runs the lifespan (``before_serving`` / ``after_serving``) when used as
     ``async with``. ``client.stream("GET", url)`` reads a streamed response
-    piece by piece; leaving it early disconnects.
+    piece by piece; leaving it early disconnects. ``client.websocket(url)``
+    opens a websocket.
     """
 
     __test__ = False
@@ -341,6 +343,32 @@ class TestClient(httpx.AsyncClient):
             yield t.cast(TestResponse, response)
         finally:
             await response.aclose()
+
+    @asynccontextmanager
+    async def websocket(
+        self,
+        url: t.Any,
+        *,
+        subprotocols: t.Sequence[str] = (),
+        http_response: bool = True,
+        **kwargs: t.Any,
+    ) -> AsyncIterator[WebsocketSession]:
+        """Open a websocket to the app (``async with client.websocket(url)
+        as ws``), with the client's cookies and Flask's keywords
+        (``headers``, ``query_string``). A refused handshake raises
+        ``WebsocketRejected`` (its ``response`` is the app's answer);
+        ``http_response=False`` makes the app believe the server cannot
+        send one."""
+        request = self.build_request("GET", url, **kwargs)
+        transport = self._transport
+        root_path, peer = "", ("127.0.0.1", 123)
+        if isinstance(transport, ASGITransport):
+            root_path, peer = transport.root_path, transport.client
+        scope = websocket_scope(request, subprotocols, http_response, root_path, peer)
+        ws = WebsocketSession(self.application, scope, TestResponse)
+        await ws.connect()
+        async with ws:
+            yield ws
 
     async def __aenter__(self) -> TestClient:
         await super().__aenter__()

@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     frameworks = select(args.frameworks, list(FRAMEWORKS), "framework")
     servers = select(args.servers, list(SERVERS), "server")
-    if any(sc.kind != "upload" for sc in scenarios) and wrk.ensure_wrk() is None:
+    if any(sc.kind not in ("upload", "ws") for sc in scenarios) and wrk.ensure_wrk() is None:
         return 2
     started = time.monotonic()
     machine = report.machine()  # before the servers import asyncflask

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from . import client, wrk
+from . import client, wrk, wsclient
 from .apps import CHUNK, CHUNK_SIZE, PLAINTEXT, route_body, sse_event
 from .server import Server
 
@@ -57,7 +57,7 @@ class Settings:
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    kind: str  # "wrk", "upload", "download" or "sse"
+    kind: str  # "wrk", "upload", "download", "sse" or "ws"
     summary: str
     check: Callable[[Scenario, Server], None]
     method: str = "GET"
@@ -76,6 +76,7 @@ METRICS = {
     "upload": ("mib_s", "MiB/s", "cpu_ms_per_mib", "ms/MiB"),
     "download": ("mib_s", "MiB/s", "cpu_ms_per_mib", "ms/MiB"),
     "sse": ("events_s", "events/s", "cpu_us", "µs/event"),
+    "ws": ("msgs_s", "msg/s", "cpu_us", "µs/msg"),
 }
 
 
@@ -210,6 +211,11 @@ def check_sse(sc: Scenario, server: Server) -> None:
     expect(reply.body == want, f"wrong events ({reply.size} bytes, want {len(want)})")
 
 
+def check_ws(sc: Scenario, server: Server) -> None:
+    replies = wsclient.check(server.port)
+    expect(replies == ["hello", "é" * 100, b"\x00\xff"], f"echoed {str(replies)[:80]}")
+
+
 #: How many distinct URLs a scenario with varied paths walks.
 URL_COUNT = 10_000
 FIELDS = ("name", "email", "name,email", "id,name,email", "created", "name,created,tags")
@@ -302,6 +308,12 @@ SCENARIOS = [
     ),
     _route_scenario(10),
     _route_scenario(1000),
+    Scenario(
+        "ws-echo",
+        "ws",
+        "websocket /ws/echo: N connections each sending a 64-byte text and awaiting its echo",
+        check_ws,
+    ),
 ]
 
 
@@ -443,7 +455,22 @@ def run_sse(sc: Scenario, server: Server, settings: Settings) -> dict[str, float
     }
 
 
-RUNNERS = {"wrk": run_wrk, "upload": run_upload, "download": run_download, "sse": run_sse}
+def run_ws(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:
+    cpu = server.cpu_seconds()
+    echoes, seconds = wsclient.echo(server.port, settings.connections, settings.duration)
+    cpu = server.cpu_seconds() - cpu
+    expect(server.alive(), f"server died: {server.log_tail()}")
+    expect(echoes > 0, "no message echoed")
+    return {"msgs_s": echoes / seconds, "cpu_us": cpu / echoes * 1e6, "messages": echoes}
+
+
+RUNNERS = {
+    "wrk": run_wrk,
+    "upload": run_upload,
+    "download": run_download,
+    "sse": run_sse,
+    "ws": run_ws,
+}
 
 
 def measure(sc: Scenario, server: Server, settings: Settings) -> dict[str, float]:

@@ -9,7 +9,8 @@ differences are ``async def`` and ``await`` where the request body is read
 Sections: pages, query arguments, response shapes, cookies, redirects, the
 JSON API, the login form (a template, the session and a flashed message),
 uploads and downloads, live server-sent events, a chat on a broadcast channel,
-the admin blueprint, hooks and error handlers. To add a feature, add a section and list its pages in
+websocket chat rooms, the admin blueprint, hooks and error handlers. To add a
+feature, add a section and list its pages in
 ``LINKS``.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import json
 import os
 import tempfile
 import time
@@ -33,6 +35,8 @@ from asyncflask import (
     Flask,
     Response,
     ServerSentEvent,
+    Websocket,
+    WebSocketDisconnect,
     abort,
     after_this_request,
     flash,
@@ -46,6 +50,7 @@ from asyncflask import (
     send_from_directory,
     session,
     url_for,
+    websocket,
 )
 
 app = Flask(__name__)
@@ -103,6 +108,9 @@ LINKS: dict[str, list[tuple[str, str]]] = {
     ],
     "Chat (a broadcast channel)": [
         ("/chat", "post a message; every open chat page shows it (/chat/events)"),
+    ],
+    "WebSockets": [
+        ("/rooms/lobby", "a chat room: open it in two tabs (any /rooms/<room> works)"),
     ],
     "Admin blueprint (/admin)": [
         ("/admin/", "the blueprint's index"),
@@ -531,6 +539,77 @@ async def chat_events():
     sends ``Last-Event-ID`` and gets what it missed first."""
     last = request.headers.get("Last-Event-ID")
     return EventStream(channel.subscribe("chat", last_event_id=last), ping=15)
+
+
+# -- websocket chat rooms ------------------------------------------------------
+
+ROOM_PAGE = """
+<p>Room <b>{room}</b>. Open this page in another tab and talk to yourself.</p>
+<form id=say><input id=text autocomplete=off maxlength=500> <button>Send</button></form>
+<ul id=log></ul>
+<script>
+const socket = new WebSocket({url});
+const log = (text) => {{
+  const item = document.createElement("li");
+  item.textContent = text;
+  document.getElementById("log").append(item);
+}};
+socket.onmessage = (event) => {{
+  const message = JSON.parse(event.data);
+  log(`${{message.from}}: ${{message.text}}`);
+}};
+socket.onclose = (event) => log(`(closed: ${{event.code}})`);
+document.getElementById("say").onsubmit = (event) => {{
+  event.preventDefault();
+  const input = document.getElementById("text");
+  if (input.value) socket.send(input.value);
+  input.value = "";
+}};
+</script>
+"""
+
+#: The open connections of each room, in this process.
+ROOMS: dict[str, set[Websocket]] = {}
+_guests = itertools.count(1)
+
+
+@app.get("/rooms/<room>")
+async def room_page(room):
+    """The chat page of ``room``; its script talks to the websocket below."""
+    url = url_for("room_socket", room=room, _external=True)
+    html = ROOM_PAGE.format(room=escape(room), url=json.dumps(url))
+    return page(f"Chat: {room}", Markup(html))
+
+
+@app.websocket("/rooms/<room>")
+async def room_socket(room):
+    """Each text message goes to everyone in the room, as JSON
+    ``{"from": name, "text": ...}``. The name is the logged-in user's."""
+    name = session.get("user") or f"guest-{next(_guests)}"
+    await websocket.accept()
+    me = websocket._get_current_object()
+    members = ROOMS.setdefault(room, set())
+    members.add(me)
+    try:
+        await room_send(room, "server", f"{name} joined")
+        while True:
+            text = await websocket.receive()
+            if isinstance(text, str) and text.strip():
+                await room_send(room, name, text[:500])
+    finally:
+        members.discard(me)
+        if not members:
+            ROOMS.pop(room, None)
+        await room_send(room, "server", f"{name} left")
+
+
+async def room_send(room, sender, text):
+    """Send a message to every open connection of ``room``."""
+    for member in list(ROOMS.get(room, ())):
+        try:
+            await member.send_json({"from": sender, "text": text})
+        except WebSocketDisconnect:
+            ROOMS.get(room, set()).discard(member)
 
 
 # -- the admin blueprint -------------------------------------------------------

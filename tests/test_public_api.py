@@ -50,7 +50,7 @@ PUBLIC_NAMES = [
 
 #: Context-local proxies: their docstring is the proxied object's, so they
 #: are checked for being proxies instead.
-PROXIES = {"request", "g", "session", "current_app"}
+PROXIES = {"request", "g", "session", "current_app", "websocket"}
 
 
 def test_all_is_sorted() -> None:

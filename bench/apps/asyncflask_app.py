@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asyncflask import Flask, Response, jsonify, request
+from asyncflask import Flask, Response, jsonify, request, websocket
 
 from . import (
     PLAINTEXT,
@@ -62,6 +62,12 @@ async def download() -> Response:
 async def sse() -> Response:
     count = int(request.args["count"])
     return Response(sse_events(count), mimetype="text/event-stream")
+
+
+@app.websocket("/ws/echo")
+async def ws_echo() -> None:
+    while True:
+        await websocket.send(await websocket.receive())
 
 
 def routes_app() -> Flask:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from quart import Quart, Response, jsonify, request
+from quart import Quart, Response, jsonify, request, websocket
 
 from . import (
     PLAINTEXT,
@@ -66,6 +66,12 @@ async def download() -> Response:
 async def sse() -> Response:
     count = int(request.args["count"])
     return Response(sse_events(count), mimetype="text/event-stream")
+
+
+@app.websocket("/ws/echo")
+async def ws_echo() -> None:
+    while True:
+        await websocket.send(await websocket.receive())
 
 
 def routes_app() -> Quart:

@@ -190,10 +190,25 @@ async def lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+async def ws_echo(receive: Receive, send: Send) -> None:
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] != "websocket.receive":
+            return
+        if message.get("text") is not None:
+            await send({"type": "websocket.send", "text": message["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": message["bytes"]})
+
+
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         if scope["type"] == "lifespan":
             await lifespan(receive, send)
+        elif scope["type"] == "websocket" and scope["path"] == "/ws/echo":
+            await ws_echo(receive, send)
         return
     path: str = scope["path"]
     handler = ROUTES.get((scope["method"], path))

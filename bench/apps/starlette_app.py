@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import (
     PLAINTEXT,
@@ -69,6 +70,21 @@ async def sse(request: Request) -> Response:
     return StreamingResponse(sse_events(count), media_type="text/event-stream")
 
 
+async def ws_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is not None:
+                await websocket.send_text(message["text"])
+            else:
+                await websocket.send_bytes(message["bytes"])
+    except WebSocketDisconnect:
+        pass
+
+
 app = Starlette(
     routes=[
         Route("/plaintext", plaintext),
@@ -79,6 +95,7 @@ app = Starlette(
         Route("/upload", upload, methods=["POST"]),
         Route("/download", download),
         Route("/sse", sse),
+        WebSocketRoute("/ws/echo", ws_echo),
     ]
 )
 
