@@ -250,6 +250,12 @@ def debug_app() -> t.Any:
 @click.option("--root-path", default="", help="The ASGI root_path (a mount prefix).")
 @click.option("--log-level", default="info", show_default=True, help="uvicorn's log level.")
 @click.option("--no-access-log", is_flag=True, help="Turn the access log off.")
+@click.option(
+    "--timeout-graceful-shutdown",
+    type=click.IntRange(min=0),
+    default=None,
+    help="On SIGTERM, seconds to wait for open responses (streams) before closing them.",
+)
 @pass_script_info
 def run_command(
     info: ScriptInfo,
@@ -260,6 +266,7 @@ def run_command(
     root_path: str,
     log_level: str,
     no_access_log: bool,
+    timeout_graceful_shutdown: int | None,
 ) -> None:
     """Serve the app with uvicorn. With --debug: uvicorn's reloader, and an
     unhandled error shows its traceback in the browser and in the log."""
@@ -285,6 +292,7 @@ def run_command(
         root_path=root_path,
         log_level=log_level,
         access_log=not no_access_log,
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
         app_dir=os.getcwd(),
     )
 

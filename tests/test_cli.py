@@ -230,6 +230,7 @@ def test_main_defaults(app_module: str, uvicorn_run: UvicornCalls, tmp_path: Pat
     assert kwargs["root_path"] == ""
     assert kwargs["log_level"] == "info"
     assert kwargs["access_log"] is True
+    assert kwargs["timeout_graceful_shutdown"] is None
     assert Path(kwargs["app_dir"]) == tmp_path
 
 
@@ -250,6 +251,8 @@ def test_main_passes_every_option_through(app_module: str, uvicorn_run: UvicornC
         "--log-level",
         "warning",
         "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "4",
     )
     assert result.exit_code == 0, result.output
     args, kwargs = uvicorn_run.only
@@ -260,6 +263,7 @@ def test_main_passes_every_option_through(app_module: str, uvicorn_run: UvicornC
     assert kwargs["root_path"] == "/prefix"
     assert kwargs["log_level"] == "warning"
     assert kwargs["access_log"] is False
+    assert kwargs["timeout_graceful_shutdown"] == 4
 
 
 def test_main_factory(app_module: str, uvicorn_run: UvicornCalls) -> None:

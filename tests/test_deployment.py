@@ -115,6 +115,13 @@ class Case:
 
 
 CASES = {
+    "asyncflask": Case(
+        _command(
+            "asyncflask --app app:app run --host {host} --port {port} --workers 2"
+            " --timeout-graceful-shutdown 2"
+        ),
+        workers=2,
+    ),
     "uvicorn": Case(
         _command(
             "uvicorn app:app --host {host} --port {port} --workers 2 --timeout-graceful-shutdown 2"
