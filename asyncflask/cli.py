@@ -17,6 +17,7 @@ import typing as t
 from importlib.metadata import version
 
 import click
+from click.core import ParameterSource
 from flask.cli import FlaskGroup, NoAppException, ScriptInfo, load_dotenv, pass_script_info
 from flask.helpers import get_debug_flag
 
@@ -127,7 +128,7 @@ def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> N
 
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     source = ctx.get_parameter_source(param.name or "")
-    if source not in (None, click.core.ParameterSource.DEFAULT):
+    if source not in (None, ParameterSource.DEFAULT):
         # the app reads it when it is created, in the server's process too
         os.environ["FLASK_DEBUG"] = "1" if value else "0"
 

@@ -395,6 +395,16 @@ def test_debug_mode_from_the_group_option_or_the_environment(
     assert sys.modules[app_module].app.debug is True
 
 
+def test_bad_debug_value_is_a_usage_error(
+    app_module: str, uvicorn_run: UvicornCalls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCFLASK_DEBUG", "maybe")
+    result = invoke("--app", app_module, "run")
+    assert result.exit_code == 2
+    assert "'maybe' is not a valid boolean" in result.stderr
+    assert uvicorn_run.calls == []
+
+
 def test_debug_without_the_reloader(app_module: str, uvicorn_run: UvicornCalls) -> None:
     assert invoke("--app", app_module, "run", "--debug", "--no-reload").exit_code == 0
     assert uvicorn_run.only[1]["reload"] is False
