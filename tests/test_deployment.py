@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shlex
 import signal
 import sys
 import time
@@ -131,7 +133,7 @@ CASES = {
     "gunicorn": Case(
         _command(
             "gunicorn app:app --bind {host}:{port} --workers 2"
-            " --worker-class workers.Worker --graceful-timeout 10"
+            " --worker-class workers.Worker --graceful-timeout 10 --no-control-socket"
         ),
         workers=2,
     ),
@@ -152,7 +154,7 @@ CASES = {
     "gunicorn-plain-worker": Case(
         _command(
             "gunicorn app:app --bind {host}:{port} --workers 2"
-            " --worker-class uvicorn_worker.UvicornWorker --graceful-timeout 2"
+            " --worker-class uvicorn_worker.UvicornWorker --graceful-timeout 2 --no-control-socket"
         ),
         workers=2,
         closes_streams=False,
@@ -296,3 +298,34 @@ def test_hypercorn_http2() -> None:
         with client.stream("GET", "/events") as stream:
             assert stream.http_version == "HTTP/2"
             assert [e["n"] for e in _read_events(stream.iter_lines(), 3)] == [0, 1, 2]
+
+
+# -- the doc gives the tested commands -------------------------------------------
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "deployment.md"
+
+
+#: options the tests add: gunicorn's control socket has one default path,
+#: which two servers started at once would share
+TEST_ONLY = {"--no-control-socket"}
+
+
+def _options(argv: list[str]) -> list[str]:
+    return sorted(arg for arg in argv if arg.startswith("--") and arg not in TEST_ONLY)
+
+
+@pytest.mark.parametrize("name", ["asyncflask", "uvicorn", "gunicorn", "hypercorn", "granian"])
+def test_the_doc_gives_the_tested_command(name: str) -> None:
+    """The doc's command for each server has the options the test runs it
+    with (the values differ: public address, port, workers, timeouts)."""
+    blocks = re.findall(r"```sh\n(.*?)```", DOC.read_text(), re.S)
+    lines = [line for block in blocks for line in block.splitlines() if line.startswith(name)]
+    assert lines, f"no {name} command in {DOC.name}"
+    tested = _options(CASES[name].command)
+    assert tested in [_options(shlex.split(line)) for line in lines]
+
+
+def test_the_doc_gives_the_tested_worker_class() -> None:
+    text = DOC.read_text()
+    for line in WORKERS.strip().splitlines():
+        assert line.rsplit(":", 1)[0] in text
