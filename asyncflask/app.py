@@ -581,13 +581,20 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         **options: t.Any,
     ) -> None:
         """Serve the app with uvicorn (``127.0.0.1:5000`` by default). Extra
-        keyword arguments go to ``uvicorn.run``."""
+        keyword arguments go to ``uvicorn.run``. In debug mode an unhandled
+        error shows its traceback in the browser. Does nothing when called
+        by an ``asyncflask`` (or ``flask``) command importing the app."""
         import uvicorn
 
+        from .debug import DebugTraceback
+
+        if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+            return
         if debug is not None:
             self.debug = bool(debug)
         options.setdefault("log_level", "debug" if self.debug else "info")
-        uvicorn.run(self, host=host or "127.0.0.1", port=port or 5000, **options)
+        app = DebugTraceback(self, self.logger) if self.debug else self
+        uvicorn.run(app, host=host or "127.0.0.1", port=port or 5000, **options)
 
 
 async def _ready(value: t.Any) -> t.Any:
