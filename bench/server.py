@@ -26,7 +26,7 @@ SERVERS = {
     "granian": (
         "granian",
         [
-            *("--interface", "asgi", "--workers", "1", "--loop", "uvloop", "--no-ws"),
+            *("--interface", "asgi", "--workers", "1", "--loop", "uvloop"),
             *("--no-access-log", "--log-level", "warning"),
         ],
     ),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from blacksheep import Application, Content, Request, Response, StreamedContent, json
+from blacksheep import (
+    Application,
+    Content,
+    Request,
+    Response,
+    StreamedContent,
+    WebSocket,
+    WebSocketDisconnectError,
+    json,
+)
 from blacksheep.server.routing import Router
 
 from . import (
@@ -86,6 +95,20 @@ async def download(request: Request) -> Response:
 async def sse(request: Request) -> Response:
     count = int(request.query["count"][0])
     return _streamed(b"text/event-stream", sse_events(count))
+
+
+@app.router.ws("/ws/echo")
+async def ws_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            message = await websocket.receive()
+            if message.get("text") is not None:
+                await websocket.send_text(message["text"])
+            else:
+                await websocket.send_bytes(message["bytes"])
+    except WebSocketDisconnectError:
+        pass
 
 
 def routes_app() -> Application:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from typing import Annotated, Any, BinaryIO
 
-from litestar import Litestar, MediaType, get, post
+from litestar import Litestar, MediaType, WebSocket, get, post, websocket
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -77,9 +77,22 @@ async def sse(count: int) -> Stream:
     return Stream(sse_events(count), media_type="text/event-stream")
 
 
+@websocket("/ws/echo")
+async def ws_echo(socket: WebSocket) -> None:
+    await socket.accept()
+    while True:
+        message = await socket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is not None:
+            await socket.send_data(message["text"], mode="text")
+        else:
+            await socket.send_data(message["bytes"], mode="binary")
+
+
 # The 100 MiB upload is over Litestar's default body limit (10 MB).
 app = Litestar(
-    [plaintext, json_, user, form, echo, upload, download, sse],
+    [plaintext, json_, user, form, echo, upload, download, sse, ws_echo],
     request_max_body_size=None,
 )
 
