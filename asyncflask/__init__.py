@@ -1,5 +1,6 @@
 """asyncflask: Flask's request/response API for async code on ASGI."""
 
+from . import flaskglobals as _flaskglobals  # noqa: F401 - binds flask.request & co.
 from .app import Flask
 from .blueprints import Blueprint
 from .ctx import (
@@ -15,6 +16,7 @@ from .helpers import (
     flash,
     get_flashed_messages,
     jsonify,
+    load_body,
     make_response,
     redirect,
     stream_with_context,
@@ -51,6 +53,7 @@ __all__ = [
     "has_app_context",
     "has_request_context",
     "jsonify",
+    "load_body",
     "make_response",
     "redirect",
     "render_template",

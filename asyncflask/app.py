@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import os
 import sys
 import typing as t
@@ -45,7 +46,13 @@ from .signals import (
     send,
 )
 from .templating import create_environment, default_context_processor
-from .utils import call_maybe_async, is_async_callable, run_in_thread
+from .utils import (
+    call_maybe_async,
+    finish_unsuspended,
+    is_async_callable,
+    run_in_thread,
+    wraps_async,
+)
 
 if t.TYPE_CHECKING:
     from .testing import TestClient
@@ -166,7 +173,8 @@ class Flask(StaticFilesMixin, RoutingMixin):
                 return
             except Exception as e:
                 error = e
-                response = await self.handle_exception(e)
+                # (call_maybe_async: an extension may wrap it in a plain function)
+                response = await call_maybe_async(self.handle_exception, e)
             if request._body_started and request.body_abandoned:
                 response.headers["Connection"] = "close"
             try:
@@ -235,6 +243,8 @@ class Flask(StaticFilesMixin, RoutingMixin):
         try:
             rv: t.Any = None
             if hooked:
+                if self.config.get("LOAD_REQUEST_BODY"):
+                    await ctx.request._load_for_sync()
                 if request_started.receivers:
                     await send(request_started, self)
                 if (
@@ -249,7 +259,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
                 else:
                     rv = await self._call_view(ctx)
         except Exception as e:
-            rv = await self.handle_user_exception(e)
+            rv = await call_maybe_async(self.handle_user_exception, e)
         if (
             hooked
             or ctx._after_request_functions
@@ -300,7 +310,23 @@ class Flask(StaticFilesMixin, RoutingMixin):
         if is_async_callable(view):
             awaitable: t.Awaitable[t.Any] = view(**kwargs)
             return awaitable
-        return run_in_thread(view, **kwargs)
+        return self._call_sync_view(req, view, kwargs)
+
+    async def _call_sync_view(
+        self, req: Request, view: t.Callable[..., t.Any], kwargs: dict[str, t.Any]
+    ) -> t.Any:
+        if wraps_async(view):
+            # a plain decorator around an async view (Flask-Login's
+            # login_required): called on the loop, what it returns awaited
+            return await call_maybe_async(view, **kwargs)
+        await req._load_for_sync()
+        return await run_in_thread(view, **kwargs)
+
+    def ensure_sync(self, func: T) -> T:
+        """``func`` itself: views and hooks may be async here, and what a
+        plain function returns from calling an async one is awaited (so a
+        Flask decorator's ``current_app.ensure_sync(view)(...)`` works)."""
+        return func
 
     def make_default_options_response(self, ctx: RequestContext) -> Response:
         """The answer to an automatic ``OPTIONS`` request: an empty 200 with
@@ -340,6 +366,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
             or self.url_value_preprocessors
             or self._overridden
             or signals.listened
+            or self.config.get("LOAD_REQUEST_BODY")
         )
 
     def _processes_response(self, ctx: RequestContext) -> bool:
@@ -517,6 +544,10 @@ class Flask(StaticFilesMixin, RoutingMixin):
                 status = headers = None
             elif isinstance(rv, (HTTPException, SansIOResponse)):
                 rv = self._coerce_response(rv)
+            elif inspect.iscoroutine(rv):
+                # a plain function called an async one (Flask-CORS wraps the
+                # error handlers so): finished here if it needs no waiting
+                return self.make_response(finish_unsuspended(rv))
             else:
                 raise TypeError(
                     "The view function did not return a valid response. The"

@@ -3,7 +3,9 @@ body read on demand through ``await``."""
 
 from __future__ import annotations
 
+import inspect
 import json
+import sys
 import typing as t
 from collections.abc import AsyncIterator, Awaitable, Generator
 from urllib.parse import unquote_to_bytes
@@ -25,7 +27,7 @@ from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
 
 from .formparser import parse_form
-from .globals import _cv_ctx
+from .globals import _cv_ctx, _Proxy
 from .utils import lazy, query_multidict
 
 if t.TYPE_CHECKING:
@@ -49,6 +51,26 @@ def _decode(data: bytes, charset: str | None) -> str:
 
 
 _DRAIN_LIMIT = 8 * 1024 * 1024
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_PROXY_CODE = _Proxy.__getattribute__.__code__
+
+_HOW_TO_LOAD = (
+    "Code that cannot await (a plain function, a template, an extension) can"
+    " use it once the body is loaded: call (await request.load_body()) first,"
+    " decorate the view with @load_body, or set LOAD_REQUEST_BODY = True in"
+    " the app's config."
+)
+
+
+def _caller_awaits(depth: int) -> bool:
+    """Whether the code ``depth`` frames up (past asyncflask's ``request``
+    proxy) is a coroutine, which gets an awaitable, rather than a plain
+    function, which gets a loaded body's value."""
+    frame = sys._getframe(depth + 1)
+    if frame.f_code is _PROXY_CODE and frame.f_back is not None:
+        frame = frame.f_back
+    return bool(frame.f_code.co_flags & _ASYNC_CODE)
 
 
 class ClientDisconnected(Exception):
@@ -79,7 +101,7 @@ class _Awaitable(t.Generic[T]):
     def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
         raise TypeError(
             f"request.{self._name} reads the body and must be awaited:"
-            f" use (await request.{self._name})"
+            f" use (await request.{self._name}). {_HOW_TO_LOAD}"
         )
 
     __getattr__ = __getitem__ = __contains__ = __iter__ = __len__ = _fail
@@ -111,7 +133,9 @@ class Request(SansIORequest):
     Reading the body is awaited: ``await request.get_data()``,
     ``await request.get_json()``, ``await request.form``, ``await
     request.files``, ``await request.values``, ``await request.json`` and
-    ``async for chunk in request.stream``.
+    ``async for chunk in request.stream``. Once :meth:`load_body` has run,
+    code that cannot await (a plain function) reads the same attributes
+    without ``await``.
     """
 
     #: The rule that matched, set by routing.
@@ -256,6 +280,8 @@ class Request(SansIORequest):
             "REMOTE_ADDR": self.remote_addr,
             "wsgi.url_scheme": self.scheme,
             "asgi.scope": self.scope,
+            # where Flask's default log handler writes during a request
+            "wsgi.errors": sys.stderr,
         }
         for key, value in self.headers.items():
             name = key.upper().replace("-", "_")
@@ -405,43 +431,107 @@ class Request(SansIORequest):
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def get_data(
+    def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
     ) -> t.Any:
-        """Read the whole body. With ``cache`` (the default) later reads get
-        the same bytes; ``as_text`` decodes it (invalid bytes replaced);
-        ``parse_form_data`` parses a form body first, as Flask does, after
-        which the raw data is empty."""
+        """``await request.get_data()``: read the whole body. With ``cache``
+        (the default) later reads get the same bytes; ``as_text`` decodes it
+        (invalid bytes replaced); ``parse_form_data`` parses a form body
+        first, as Flask does, after which the raw data is empty. Called from
+        a plain function once the body is loaded, it returns the data."""
+        if _caller_awaits(1):
+            return self._get_data(cache, as_text, parse_form_data)
+        if parse_form_data and self._form is None:
+            self._not_loaded("get_data()")
+        return self._as_text(self._loaded_data("get_data()"), as_text)
+
+    async def _get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> t.Any:
         if parse_form_data:
             await self._load_form_data()
-        if self._cached_data is not None:
-            data = self._cached_data
-        elif self._form_read_body or (self._body_started and self._body_done):
-            data = b""
-        else:
+        data = self._ready_data()
+        if data is None:
             data = await self._read_body()
             if cache:
                 self._cached_data = data
+        return self._as_text(data, as_text)
+
+    def _as_text(self, data: bytes, as_text: bool) -> t.Any:
         if as_text:
             return _decode(data, self.mimetype_params.get("charset"))
         return data
 
+    def _ready_data(self) -> bytes | None:
+        """The body when it can be had without reading (cached, taken by
+        the form parser, streamed to its end, or absent), else ``None``."""
+        if self._cached_data is not None:
+            return self._cached_data
+        if self._form_read_body or (self._body_started and self._body_done):
+            return b""
+        if self._receive is None:
+            return b""
+        return None
+
+    def _sync_data(self) -> bytes | None:
+        """The body for code that cannot await: ready, or known to be empty
+        (HTTP/1 without ``Content-Length`` or ``Transfer-Encoding``)."""
+        data = self._ready_data()
+        if data is None and self.content_length in (0, None):
+            bodiless = self._raw_header(b"transfer-encoding") is None
+            if bodiless and self.scope.get("http_version", "1.1") in ("1.0", "1.1"):
+                return b""
+        return data
+
+    def _loaded_data(self, name: str) -> bytes:
+        data = self._sync_data()
+        if data is None:
+            self._not_loaded(name)
+        return data
+
+    @staticmethod
+    def _not_loaded(name: str) -> t.NoReturn:
+        raise RuntimeError(
+            f"request.{name} was used without await before the body was loaded."
+            f" {_HOW_TO_LOAD} In async code, use (await request.{name})."
+        )
+
     @property
     def data(self) -> _Awaitable[bytes]:
-        """``await request.data``: the body as bytes (cached)."""
-        return _Awaitable("data", self.get_data)
+        """``await request.data``: the body as bytes (cached); a plain
+        function reads it without ``await`` once the body is loaded."""
+        if not _caller_awaits(1):
+            data = self._sync_data()
+            if data is not None:
+                return t.cast("_Awaitable[bytes]", data)
+        return _Awaitable("data", self._get_data)
 
-    async def get_json(
-        self, force: bool = False, silent: bool = False, cache: bool = True
-    ) -> t.Any:
-        """Parse the body as JSON, with Flask's rules: a non-JSON content type
-        is a 415 unless ``force``, invalid JSON a 400, and ``silent`` turns
-        both into ``None``."""
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any:
+        """``await request.get_json()``: parse the body as JSON, with Flask's
+        rules: a non-JSON content type is a 415 unless ``force``, invalid
+        JSON a 400, and ``silent`` turns both into ``None``. Called from a
+        plain function once the body is loaded, it returns the value."""
+        if _caller_awaits(1):
+            return self._get_json(force, silent, cache)
+        return self._sync_json(force, silent, cache)
+
+    def _sync_json(self, force: bool, silent: bool, cache: bool) -> t.Any:
         if cache and self._cached_json[silent] is not Ellipsis:
             return self._cached_json[silent]
         if not (force or self.is_json):
             return None if silent else self.on_json_loading_failed(None)
-        data = await self.get_data(cache=cache)
+        return self._parse_json(self._loaded_data("get_json()"), silent, cache)
+
+    async def _get_json(
+        self, force: bool = False, silent: bool = False, cache: bool = True
+    ) -> t.Any:
+        if cache and self._cached_json[silent] is not Ellipsis:
+            return self._cached_json[silent]
+        if not (force or self.is_json):
+            return None if silent else self.on_json_loading_failed(None)
+        return self._parse_json(await self._get_data(cache=cache), silent, cache)
+
+    def _parse_json(self, data: bytes, silent: bool, cache: bool) -> t.Any:
         try:
             ctx = _cv_ctx.get(None)
             try:
@@ -464,8 +554,18 @@ class Request(SansIORequest):
 
     @property
     def json(self) -> _Awaitable[t.Any]:
-        """``await request.json``: ``await request.get_json()``."""
-        return _Awaitable("json", self.get_json)
+        """``await request.json``: ``await request.get_json()``; a plain
+        function reads it without ``await`` once the body is loaded."""
+        if not _caller_awaits(1) and self._json_ready():
+            return t.cast("_Awaitable[t.Any]", self._sync_json(False, False, True))
+        return _Awaitable("json", self._get_json)
+
+    def _json_ready(self) -> bool:
+        return (
+            self._cached_json[0] is not Ellipsis
+            or not self.is_json
+            or self._sync_data() is not None
+        )
 
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
         """Called when JSON cannot be loaded; its return value is used. Raises
@@ -480,13 +580,28 @@ class Request(SansIORequest):
             " Content-Type was not 'application/json'."
         )
 
+    async def load_body(self) -> None:
+        """Read the body now: a form is parsed (fields and files), any other
+        body kept as bytes. Afterwards code that cannot await (a plain
+        function, a template, an extension) reads ``form``, ``files``,
+        ``values``, ``data``, ``json`` and ``get_json()`` without ``await``.
+        The body limits apply as to the awaited reads."""
+        await self._load_form_data()
+        if self._ready_data() is None:
+            self._cached_data = await self._read_body()
+
+    async def _load_for_sync(self) -> None:
+        """Load what code that cannot await may read: a form, or a JSON
+        body; another body is left unread (``form`` and ``files`` are then
+        empty, as in Flask)."""
+        await self._load_form_data()
+        if self.is_json and self._ready_data() is None:
+            self._cached_data = await self._read_body()
+
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
-        self._form_read_body = self._cached_data is None and self.mimetype in (
-            "multipart/form-data",
-            "application/x-www-form-urlencoded",
-        )
+        self._form_read_body = self._cached_data is None and self.mimetype in _FORM_TYPES
         form, files = await parse_form(self)
         self._form, self._files = form, files
 
@@ -506,17 +621,30 @@ class Request(SansIORequest):
 
     @property
     def form(self) -> _Awaitable[ImmutableMultiDict[str, str]]:
-        """``await request.form``: the parsed form fields."""
+        """``await request.form``: the parsed form fields; a plain function
+        reads them without ``await`` once the body is loaded."""
+        if self._form is not None and not _caller_awaits(1):
+            return t.cast("_Awaitable[ImmutableMultiDict[str, str]]", self._form)
         return _Awaitable("form", self._get_form)
 
     @property
     def files(self) -> _Awaitable[ImmutableMultiDict[str, FileStorage]]:
-        """``await request.files``: the uploaded files."""
+        """``await request.files``: the uploaded files; a plain function
+        reads them without ``await`` once the body is loaded."""
+        if self._files is not None and not _caller_awaits(1):
+            return t.cast("_Awaitable[ImmutableMultiDict[str, FileStorage]]", self._files)
         return _Awaitable("files", self._get_files)
 
     @property
     def values(self) -> _Awaitable[CombinedMultiDict[str, str]]:
-        """``await request.values``: ``args`` and (unless GET) ``form``."""
+        """``await request.values``: ``args`` and (unless GET) ``form``; a
+        plain function reads them without ``await`` once the body is
+        loaded."""
+        if (self._form is not None or self.method == "GET") and not _caller_awaits(1):
+            sources: list[MultiDict[str, str]] = [self.args]
+            if self.method != "GET":
+                sources.append(t.cast("ImmutableMultiDict[str, str]", self._form))
+            return t.cast("_Awaitable[CombinedMultiDict[str, str]]", CombinedMultiDict(sources))
         return _Awaitable("values", self._get_values)
 
     @property
