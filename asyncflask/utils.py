@@ -100,8 +100,9 @@ def finish_unsuspended(coro: t.Coroutine[t.Any, t.Any, T]) -> T:
         return t.cast(T, e.value)
     coro.close()
     raise TypeError(
-        f"{coro.__qualname__} was called by a plain function that cannot await it,"
-        " and it had to wait. Call it from async code with await."
+        f"{getattr(coro, '__qualname__', coro)} was called by a plain function"
+        " that cannot await it, and it had to wait. Call it from async code"
+        " with await."
     )
 
 
