@@ -328,10 +328,10 @@ class Flask(StaticFilesMixin, RoutingMixin):
         Flask decorator's ``current_app.ensure_sync(view)(...)`` works)."""
         return func
 
-    def make_default_options_response(self, ctx: RequestContext) -> Response:
+    def make_default_options_response(self, ctx: RequestContext | None = None) -> Response:
         """The answer to an automatic ``OPTIONS`` request: an empty 200 with
         ``Allow``."""
-        adapter = t.cast(MapAdapter, ctx.url_adapter)
+        adapter = t.cast(MapAdapter, (ctx or _request_ctx()).url_adapter)
         rv = self.response_class()
         rv.allow.update(adapter.allowed_methods())
         return rv
