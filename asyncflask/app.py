@@ -320,7 +320,10 @@ class Flask(StaticFilesMixin, RoutingMixin):
             # login_required): called on the loop, what it returns awaited
             return await call_maybe_async(view, **kwargs)
         await req._load_for_sync()
-        return await run_in_thread(view, **kwargs)
+        rv = await run_in_thread(view, **kwargs)
+        if inspect.isawaitable(rv):  # flask.views' as_view() returns the method's
+            rv = await rv
+        return rv
 
     def ensure_sync(self, func: T) -> T:
         """``func`` itself: views and hooks may be async here, and what a

@@ -3,6 +3,7 @@ body read on demand through ``await``."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import sys
@@ -86,7 +87,8 @@ class _Awaitable(t.Generic[T]):
     """What ``request.form`` and friends return: ``await`` it for the value.
 
     Using it like the value itself fails with a message that says so, since
-    forgetting ``await`` is the first thing a Flask user moving code does.
+    forgetting ``await`` is the first thing a Flask user moving code does
+    (and code that cannot await gets it before the body is loaded).
     """
 
     __slots__ = ("_factory", "_name")
@@ -439,11 +441,13 @@ class Request(SansIORequest):
         (invalid bytes replaced); ``parse_form_data`` parses a form body
         first, as Flask does, after which the raw data is empty. Called from
         a plain function once the body is loaded, it returns the data."""
-        if _caller_awaits(1):
-            return self._get_data(cache, as_text, parse_form_data)
-        if parse_form_data and self._form is None:
-            self._not_loaded("get_data()")
-        return self._as_text(self._loaded_data("get_data()"), as_text)
+        if not _caller_awaits(1) and (self._form is not None or not parse_form_data):
+            data = self._sync_data()
+            if data is not None:
+                return self._as_text(data, as_text)
+        return _Awaitable(
+            "get_data()", functools.partial(self._get_data, cache, as_text, parse_form_data)
+        )
 
     async def _get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
@@ -483,19 +487,6 @@ class Request(SansIORequest):
                 return b""
         return data
 
-    def _loaded_data(self, name: str) -> bytes:
-        data = self._sync_data()
-        if data is None:
-            self._not_loaded(name)
-        return data
-
-    @staticmethod
-    def _not_loaded(name: str) -> t.NoReturn:
-        raise RuntimeError(
-            f"request.{name} was used without await before the body was loaded."
-            f" {_HOW_TO_LOAD} In async code, use (await request.{name})."
-        )
-
     @property
     def data(self) -> _Awaitable[bytes]:
         """``await request.data``: the body as bytes (cached); a plain
@@ -520,7 +511,10 @@ class Request(SansIORequest):
             return self._cached_json[silent]
         if not (force or self.is_json):
             return None if silent else self.on_json_loading_failed(None)
-        return self._parse_json(self._loaded_data("get_json()"), silent, cache)
+        data = self._sync_data()
+        if data is None:
+            return _Awaitable("get_json()", functools.partial(self._get_json, force, silent, cache))
+        return self._parse_json(data, silent, cache)
 
     async def _get_json(
         self, force: bool = False, silent: bool = False, cache: bool = True

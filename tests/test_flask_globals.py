@@ -14,6 +14,7 @@ import typing as t
 import flask
 import flask.globals
 import flask.logging
+import flask.views
 import pytest
 
 from asyncflask import (
@@ -301,3 +302,18 @@ async def test_a_wrapped_error_handler_that_must_wait_fails_clearly(
         r = await client.get("/")
     assert r.status_code == 500
     assert "called by a plain function that cannot await it" in caplog.text
+
+
+async def test_flask_views_method_view_with_async_methods(app: Flask, client: TestClient) -> None:
+    class Item(flask.views.MethodView):
+        async def get(self, item_id: int) -> t.Any:
+            await asyncio.sleep(0)
+            return {"id": item_id, "path": flask.request.path}
+
+        def post(self, item_id: int) -> t.Any:
+            return {"id": item_id, "form": flask.request.form.to_dict()}
+
+    app.add_url_rule("/items/<int:item_id>", view_func=Item.as_view("item"))
+    assert (await client.get("/items/3")).get_json() == {"id": 3, "path": "/items/3"}
+    r = await client.post("/items/4", data={"a": "b"})
+    assert r.get_json() == {"id": 4, "form": {"a": "b"}}
