@@ -145,7 +145,10 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
     document = FileField(validators=[FileRequired()])
 
 
-PAGE = "<form>{{ form.csrf_token }}{% for e in form.errors %}[{{ e }}]{% endfor %}</form>"
+PAGE = (
+    "<form>{{ form.csrf_token }}{% for e in form.errors %}[{{ e }}]{% endfor %}</form>"
+    "<meta name=csrf content={{ csrf_token() }}>"
+)
 
 
 def wtf_app(*, protect: bool = True) -> Flask:
@@ -171,6 +174,7 @@ async def csrf_token(client: TestClient) -> str:
     r = await client.get("/upload")
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', r.text)
     assert match, r.text
+    assert f"<meta name=csrf content={match.group(1)}>" in r.text  # one token per request
     return match.group(1)
 
 
@@ -388,6 +392,13 @@ def sql_app(tmp_path: Path) -> Flask:
     entered: list[t.Any] = []
     app.config["entered"] = entered
 
+    @app.post("/plain-notes")
+    def create_plain() -> t.Any:  # a def view: in a worker thread, body loaded
+        note = Note(text=request.get_json()["text"])
+        db.session.add(note)
+        db.session.commit()
+        return {"id": note.id}, 201
+
     return app
 
 
@@ -406,6 +417,15 @@ async def test_a_model_saved_in_a_view_is_on_disk(sql_app: Flask, tmp_path: Path
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+async def test_a_def_view_uses_the_session_too(sql_app: Flask, tmp_path: Path) -> None:
+    async with sql_app.test_client() as client:
+        r = await client.post("/plain-notes", json={"text": "from a thread"})
+        assert (r.status_code, r.get_json()) == (201, {"id": 1})
+    with sqlite3.connect(tmp_path / "notes.db") as conn:
+        assert conn.execute("SELECT text FROM note").fetchall() == [("from a thread",)]
+    assert db.session.registry.registry == {}  # type: ignore[attr-defined]
 
 
 async def test_the_session_is_removed_at_teardown(sql_app: Flask) -> None:
