@@ -550,7 +550,7 @@ class Flask(StaticFilesMixin, RoutingMixin):
             elif inspect.iscoroutine(rv):
                 # a plain function called an async one (Flask-CORS wraps the
                 # error handlers so): finished here if it needs no waiting
-                return self.make_response(finish_unsuspended(rv))
+                rv = self.make_response(finish_unsuspended(rv))
             else:
                 raise TypeError(
                     "The view function did not return a valid response. The"

@@ -468,19 +468,20 @@ class Request(SansIORequest):
 
     def _ready_data(self) -> bytes | None:
         """The body when it can be had without reading (cached, taken by
-        the form parser, streamed to its end, or absent), else ``None``."""
+        the form parser, or streamed to its end), else ``None``."""
         if self._cached_data is not None:
             return self._cached_data
         if self._form_read_body or (self._body_started and self._body_done):
-            return b""
-        if self._receive is None:
             return b""
         return None
 
     def _sync_data(self) -> bytes | None:
         """The body for code that cannot await: ready, or known to be empty
-        (HTTP/1 without ``Content-Length`` or ``Transfer-Encoding``)."""
+        (no body to receive, or HTTP/1 without ``Content-Length`` or
+        ``Transfer-Encoding``)."""
         data = self._ready_data()
+        if data is None and self._receive is None:
+            return b""
         if data is None and self.content_length in (0, None):
             bodiless = self._raw_header(b"transfer-encoding") is None
             if bodiless and self.scope.get("http_version", "1.1") in ("1.0", "1.1"):

@@ -12,6 +12,7 @@ import sys
 import typing as t
 
 import flask
+import flask.ctx
 import flask.globals
 import flask.logging
 import flask.views
@@ -317,3 +318,31 @@ async def test_flask_views_method_view_with_async_methods(app: Flask, client: Te
     assert (await client.get("/items/3")).get_json() == {"id": 3, "path": "/items/3"}
     r = await client.post("/items/4", data={"a": "b"})
     assert r.get_json() == {"id": 4, "form": {"a": "b"}}
+
+
+async def test_a_plain_wrapper_making_a_response_of_a_coroutine(
+    app: Flask, client: TestClient
+) -> None:
+    def created(view: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+        @functools.wraps(view)
+        def wrapper() -> t.Any:
+            response = flask.make_response(view(), 201, {"X-Made": "1"})
+            return response
+
+        return wrapper
+
+    @app.get("/")
+    @created
+    async def view() -> str:
+        return "made"
+
+    r = await client.get("/")
+    assert (r.status_code, r.text, r.headers["X-Made"]) == (201, "made", "1")
+
+
+def test_flask_ctx_reads_a_bridged_variable_like_a_context_variable() -> None:
+    var = flask.ctx._cv_request  # type: ignore[attr-defined]
+    assert var.name == "flask.request_ctx"
+    assert var.get("default") == "default"
+    with pytest.raises(LookupError):
+        var.get()
