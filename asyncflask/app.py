@@ -238,13 +238,12 @@ class Flask(StaticFilesMixin, RoutingMixin):
         """Run the ``before_request`` hooks, the view and the error handlers,
         and finalize the result into a response."""
         ctx = ctx or _request_ctx()
-        self._got_first_request = True
+        if not self._got_first_request:
+            self._first_request(ctx)
         hooked = ctx._hooked
         try:
             rv: t.Any = None
             if hooked:
-                if self.config.get("LOAD_REQUEST_BODY"):
-                    await ctx.request._load_for_sync()
                 if request_started.receivers:
                     await send(request_started, self)
                 if (
@@ -356,6 +355,18 @@ class Flask(StaticFilesMixin, RoutingMixin):
             self.logger.exception("Request finalizing failed with an error while handling an error")
         return response
 
+    def _first_request(self, ctx: RequestContext) -> None:
+        """Settle what the config decides once: with ``LOAD_REQUEST_BODY``,
+        a form or JSON body is loaded before the ``before_request``
+        functions (by one of them, run first), so requests of other apps
+        pay nothing for it."""
+        self._got_first_request = True
+        if self.config.get("LOAD_REQUEST_BODY"):
+            funcs = self.before_request_funcs.setdefault(None, [])
+            if _load_request_body not in funcs:
+                funcs.insert(0, _load_request_body)
+            ctx._hooked = True
+
     def _hooked(self) -> bool:
         """Whether a request runs anything besides its view: hook or teardown
         functions, receivers of the request and app context signals, or
@@ -369,7 +380,6 @@ class Flask(StaticFilesMixin, RoutingMixin):
             or self.url_value_preprocessors
             or self._overridden
             or signals.listened
-            or self.config.get("LOAD_REQUEST_BODY")
         )
 
     def _processes_response(self, ctx: RequestContext) -> bool:
@@ -624,6 +634,10 @@ class Flask(StaticFilesMixin, RoutingMixin):
 
 async def _ready(value: t.Any) -> t.Any:
     return value
+
+
+async def _load_request_body() -> None:
+    await _request_ctx().request._load_for_sync()
 
 
 __all__ = ["Flask"]
