@@ -64,14 +64,18 @@ _HOW_TO_LOAD = (
 )
 
 
-def _caller_awaits(depth: int) -> bool:
-    """Whether the code ``depth`` frames up (past asyncflask's ``request``
-    proxy) is a coroutine, which gets an awaitable, rather than a plain
-    function, which gets a loaded body's value."""
-    frame = sys._getframe(depth + 1)
-    if frame.f_code is _PROXY_CODE and frame.f_back is not None:
-        frame = frame.f_back
-    return bool(frame.f_code.co_flags & _ASYNC_CODE)
+_getframe = sys._getframe
+
+
+def _awaits(frame: t.Any) -> int:
+    """Whether the code of ``frame`` (or, for asyncflask's ``request`` proxy,
+    of its caller) is a coroutine, which gets an awaitable, rather than a
+    plain function, which gets the value of a loaded body. Hot callers
+    inline it."""
+    return (
+        t.cast(int, (frame.f_back if frame.f_code is _PROXY_CODE else frame).f_code.co_flags)
+        & _ASYNC_CODE
+    )
 
 
 class ClientDisconnected(Exception):
@@ -108,6 +112,21 @@ class _Awaitable(t.Generic[T]):
 
     __getattr__ = __getitem__ = __contains__ = __iter__ = __len__ = _fail
     __bool__ = _fail
+
+
+class _Ready(_Awaitable[T]):
+    """An :class:`_Awaitable` of a value already loaded: awaiting it returns
+    the value without running the loading code again."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, name: str, value: T) -> None:
+        self._name = name
+        self._value = value
+
+    def __await__(self) -> Generator[t.Any, None, T]:
+        return self._value
+        yield  # a generator: what __await__ must return
 
 
 class RequestStream:
@@ -441,7 +460,7 @@ class Request(SansIORequest):
         (invalid bytes replaced); ``parse_form_data`` parses a form body
         first, as Flask does, after which the raw data is empty. Called from
         a plain function once the body is loaded, it returns the data."""
-        if not _caller_awaits(1) and (self._form is not None or not parse_form_data):
+        if not _awaits(_getframe(1)) and (self._form is not None or not parse_form_data):
             data = self._sync_data()
             if data is not None:
                 return self._as_text(data, as_text)
@@ -492,7 +511,11 @@ class Request(SansIORequest):
     def data(self) -> _Awaitable[bytes]:
         """``await request.data``: the body as bytes (cached); a plain
         function reads it without ``await`` once the body is loaded."""
-        if not _caller_awaits(1):
+        if self._cached_data is not None:
+            if _awaits(_getframe(1)):
+                return _Ready("data", self._cached_data)
+            return t.cast("_Awaitable[bytes]", self._cached_data)
+        if not _awaits(_getframe(1)):
             data = self._sync_data()
             if data is not None:
                 return t.cast("_Awaitable[bytes]", data)
@@ -503,7 +526,10 @@ class Request(SansIORequest):
         rules: a non-JSON content type is a 415 unless ``force``, invalid
         JSON a 400, and ``silent`` turns both into ``None``. Called from a
         plain function once the body is loaded, it returns the value."""
-        if _caller_awaits(1):
+        caller: t.Any = _getframe(1)  # (_awaits, inlined)
+        if (
+            caller.f_back if caller.f_code is _PROXY_CODE else caller
+        ).f_code.co_flags & _ASYNC_CODE:
             return self._get_json(force, silent, cache)
         return self._sync_json(force, silent, cache)
 
@@ -551,7 +577,7 @@ class Request(SansIORequest):
     def json(self) -> _Awaitable[t.Any]:
         """``await request.json``: ``await request.get_json()``; a plain
         function reads it without ``await`` once the body is loaded."""
-        if not _caller_awaits(1) and self._json_ready():
+        if not _awaits(_getframe(1)) and self._json_ready():
             return t.cast("_Awaitable[t.Any]", self._sync_json(False, False, True))
         return _Awaitable("json", self._get_json)
 
@@ -618,16 +644,28 @@ class Request(SansIORequest):
     def form(self) -> _Awaitable[ImmutableMultiDict[str, str]]:
         """``await request.form``: the parsed form fields; a plain function
         reads them without ``await`` once the body is loaded."""
-        if self._form is not None and not _caller_awaits(1):
-            return t.cast("_Awaitable[ImmutableMultiDict[str, str]]", self._form)
+        form = self._form
+        if form is not None:
+            caller: t.Any = _getframe(1)  # (_awaits, inlined)
+            if (
+                caller.f_back if caller.f_code is _PROXY_CODE else caller
+            ).f_code.co_flags & _ASYNC_CODE:
+                return _Ready("form", form)
+            return t.cast("_Awaitable[ImmutableMultiDict[str, str]]", form)
         return _Awaitable("form", self._get_form)
 
     @property
     def files(self) -> _Awaitable[ImmutableMultiDict[str, FileStorage]]:
         """``await request.files``: the uploaded files; a plain function
         reads them without ``await`` once the body is loaded."""
-        if self._files is not None and not _caller_awaits(1):
-            return t.cast("_Awaitable[ImmutableMultiDict[str, FileStorage]]", self._files)
+        files = self._files
+        if files is not None:
+            caller: t.Any = _getframe(1)  # (_awaits, inlined)
+            if (
+                caller.f_back if caller.f_code is _PROXY_CODE else caller
+            ).f_code.co_flags & _ASYNC_CODE:
+                return _Ready("files", files)
+            return t.cast("_Awaitable[ImmutableMultiDict[str, FileStorage]]", files)
         return _Awaitable("files", self._get_files)
 
     @property
@@ -635,7 +673,7 @@ class Request(SansIORequest):
         """``await request.values``: ``args`` and (unless GET) ``form``; a
         plain function reads them without ``await`` once the body is
         loaded."""
-        if (self._form is not None or self.method == "GET") and not _caller_awaits(1):
+        if (self._form is not None or self.method == "GET") and not _awaits(_getframe(1)):
             sources: list[MultiDict[str, str]] = [self.args]
             if self.method != "GET":
                 sources.append(t.cast("ImmutableMultiDict[str, str]", self._form))
