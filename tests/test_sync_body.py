@@ -313,3 +313,29 @@ async def test_sync_get_json_of_a_too_deep_document_is_400(app: Flask, client: T
     deep = "[" * 100_000 + "]" * 100_000
     r = await client.post("/", content=deep, headers={"Content-Type": "application/json"})
     assert r.status_code == 400
+
+
+async def test_which_unloaded_bodies_count_as_empty(app: Flask) -> None:
+    def scope(http_version: str, headers: list[tuple[bytes, bytes]]) -> dict[str, t.Any]:
+        return {
+            "type": "http",
+            "http_version": http_version,
+            "method": "POST",
+            "path": "/",
+            "query_string": b"",
+            "headers": [(b"host", b"localhost"), *headers],
+        }
+
+    async def receive() -> dict[str, t.Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async with app.request_context(scope("1.1", [])):  # nothing to receive at all
+        assert read_sync("data") == b""
+    async with app.request_context(scope("1.1", []), receive):  # HTTP/1 with no length
+        assert read_sync("data") == b""
+    chunked = [(b"transfer-encoding", b"chunked")]
+    for version, headers in (("1.1", chunked), ("2", [])):  # a body may follow
+        async with app.request_context(scope(version, headers), receive):
+            with pytest.raises(TypeError, match="load_body"):
+                bool(read_sync("data"))
+            assert await request.data == b""
