@@ -1,5 +1,6 @@
 """asyncflask: Flask's request/response API for async code on ASGI."""
 
+from . import flaskglobals as _flaskglobals  # noqa: F401 - binds flask.request & co.
 from .app import Flask
 from .blueprints import Blueprint
 from .broadcast import Broadcast
@@ -16,6 +17,7 @@ from .helpers import (
     flash,
     get_flashed_messages,
     jsonify,
+    load_body,
     make_response,
     redirect,
     stream_with_context,
@@ -57,6 +59,7 @@ __all__ = [
     "has_request_context",
     "has_websocket_context",
     "jsonify",
+    "load_body",
     "make_response",
     "redirect",
     "render_template",

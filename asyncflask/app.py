@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import os
 import sys
 import typing as t
@@ -45,7 +46,13 @@ from .signals import (
     send,
 )
 from .templating import create_environment, default_context_processor
-from .utils import call_maybe_async, is_async_callable, run_in_thread
+from .utils import (
+    call_maybe_async,
+    finish_unsuspended,
+    is_async_callable,
+    run_in_thread,
+    wraps_async,
+)
 from .websocket import WebsocketScaffold
 from .wsdispatch import handle_websocket
 
@@ -168,7 +175,8 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 return
             except Exception as e:
                 error = e
-                response = await self.handle_exception(e)
+                # (call_maybe_async: an extension may wrap it in a plain function)
+                response = await call_maybe_async(self.handle_exception, e)
             if request._body_started and request.body_abandoned:
                 response.headers["Connection"] = "close"
             try:
@@ -232,7 +240,8 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         """Run the ``before_request`` hooks, the view and the error handlers,
         and finalize the result into a response."""
         ctx = ctx or _request_ctx()
-        self._got_first_request = True
+        if not self._got_first_request:
+            self._first_request(ctx)
         hooked = ctx._hooked
         try:
             rv: t.Any = None
@@ -251,7 +260,7 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 else:
                     rv = await self._call_view(ctx)
         except Exception as e:
-            rv = await self.handle_user_exception(e)
+            rv = await call_maybe_async(self.handle_user_exception, e)
         if (
             hooked
             or ctx._after_request_functions
@@ -302,12 +311,31 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         if is_async_callable(view):
             awaitable: t.Awaitable[t.Any] = view(**kwargs)
             return awaitable
-        return run_in_thread(view, **kwargs)
+        return self._call_sync_view(req, view, kwargs)
 
-    def make_default_options_response(self, ctx: RequestContext) -> Response:
+    async def _call_sync_view(
+        self, req: Request, view: t.Callable[..., t.Any], kwargs: dict[str, t.Any]
+    ) -> t.Any:
+        if wraps_async(view):
+            # a plain decorator around an async view (Flask-Login's
+            # login_required): called on the loop, what it returns awaited
+            return await call_maybe_async(view, **kwargs)
+        await req._load_for_sync()
+        rv = await run_in_thread(view, **kwargs)
+        if inspect.isawaitable(rv):  # flask.views' as_view() returns the method's
+            rv = await rv
+        return rv
+
+    def ensure_sync(self, func: T) -> T:
+        """``func`` itself: views and hooks may be async here, and what a
+        plain function returns from calling an async one is awaited (so a
+        Flask decorator's ``current_app.ensure_sync(view)(...)`` works)."""
+        return func
+
+    def make_default_options_response(self, ctx: RequestContext | None = None) -> Response:
         """The answer to an automatic ``OPTIONS`` request: an empty 200 with
         ``Allow``."""
-        adapter = t.cast(MapAdapter, ctx.url_adapter)
+        adapter = t.cast(MapAdapter, (ctx or _request_ctx()).url_adapter)
         rv = self.response_class()
         rv.allow.update(adapter.allowed_methods())
         return rv
@@ -328,6 +356,18 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 raise
             self.logger.exception("Request finalizing failed with an error while handling an error")
         return response
+
+    def _first_request(self, ctx: RequestContext) -> None:
+        """Settle what the config decides once: with ``LOAD_REQUEST_BODY``,
+        a form or JSON body is loaded before the ``before_request``
+        functions (by one of them, run first), so requests of other apps
+        pay nothing for it."""
+        self._got_first_request = True
+        if self.config.get("LOAD_REQUEST_BODY"):
+            funcs = self.before_request_funcs.setdefault(None, [])
+            if _load_request_body not in funcs:
+                funcs.insert(0, _load_request_body)
+            ctx._hooked = True
 
     def _hooked(self) -> bool:
         """Whether a request runs anything besides its view: hook or teardown
@@ -519,6 +559,10 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 status = headers = None
             elif isinstance(rv, (HTTPException, SansIOResponse)):
                 rv = self._coerce_response(rv)
+            elif inspect.iscoroutine(rv):
+                # a plain function called an async one (Flask-CORS wraps the
+                # error handlers so): finished here if it needs no waiting
+                rv = self.make_response(finish_unsuspended(rv))
             else:
                 raise TypeError(
                     "The view function did not return a valid response. The"
@@ -599,6 +643,10 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
 
 async def _ready(value: t.Any) -> t.Any:
     return value
+
+
+async def _load_request_body() -> None:
+    await _request_ctx().request._load_for_sync()
 
 
 __all__ = ["Flask"]

@@ -12,6 +12,7 @@ from werkzeug.utils import redirect as _wz_redirect
 from .files import send_file, send_from_directory
 from .globals import _current_app, _cv_ctx, _request_ctx, current_app, request_ctx, session
 from .response import Response
+from .utils import is_async_callable
 
 _Response = Response
 
@@ -20,6 +21,7 @@ __all__ = [
     "flash",
     "get_flashed_messages",
     "jsonify",
+    "load_body",
     "make_response",
     "redirect",
     "send_file",
@@ -29,6 +31,7 @@ __all__ = [
 ]
 
 G = t.TypeVar("G", bound=Iterator[t.Any] | AsyncIterator[t.Any])
+V = t.TypeVar("V", bound=Callable[..., t.Any])
 
 
 def make_response(*args: t.Any) -> Response:
@@ -123,3 +126,20 @@ def get_flashed_messages(
     if not with_categories:
         return [f[1] for f in flashes]
     return flashes
+
+
+def load_body(view: V) -> V:
+    """Decorate an async view so that a form or JSON body is loaded before
+    it runs: code in it that cannot await (a Flask extension's form, a
+    plain function) then reads ``request.form``, ``files``, ``values``,
+    ``json`` and ``get_json()`` without ``await``. Body limits apply as
+    usual. Plain ``def`` views get this without the decorator."""
+    if not is_async_callable(view):
+        return view
+
+    @wraps(view)
+    async def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        await _request_ctx().request._load_for_sync()
+        return await view(*args, **kwargs)
+
+    return t.cast(V, wrapper)

@@ -3,7 +3,10 @@ body read on demand through ``await``."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import sys
 import typing as t
 from collections.abc import AsyncIterator, Awaitable, Generator
 from urllib.parse import unquote_to_bytes
@@ -25,7 +28,7 @@ from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
 
 from .formparser import parse_form
-from .globals import _cv_ctx
+from .globals import _cv_ctx, _Proxy
 from .utils import lazy, query_multidict
 
 if t.TYPE_CHECKING:
@@ -49,6 +52,30 @@ def _decode(data: bytes, charset: str | None) -> str:
 
 
 _DRAIN_LIMIT = 8 * 1024 * 1024
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_PROXY_CODE = _Proxy.__getattribute__.__code__
+
+_HOW_TO_LOAD = (
+    "Code that cannot await (a plain function, a template, an extension) can"
+    " use it once the body is loaded: call (await request.load_body()) first,"
+    " decorate the view with @load_body, or set LOAD_REQUEST_BODY = True in"
+    " the app's config."
+)
+
+
+_getframe = sys._getframe
+
+
+def _awaits(frame: t.Any) -> int:
+    """Whether the code of ``frame`` (or, for asyncflask's ``request`` proxy,
+    of its caller) is a coroutine, which gets an awaitable, rather than a
+    plain function, which gets the value of a loaded body. Hot callers
+    inline it."""
+    return (
+        t.cast(int, (frame.f_back if frame.f_code is _PROXY_CODE else frame).f_code.co_flags)
+        & _ASYNC_CODE
+    )
 
 
 class ClientDisconnected(Exception):
@@ -64,7 +91,8 @@ class _Awaitable(t.Generic[T]):
     """What ``request.form`` and friends return: ``await`` it for the value.
 
     Using it like the value itself fails with a message that says so, since
-    forgetting ``await`` is the first thing a Flask user moving code does.
+    forgetting ``await`` is the first thing a Flask user moving code does
+    (and code that cannot await gets it before the body is loaded).
     """
 
     __slots__ = ("_factory", "_name")
@@ -79,11 +107,26 @@ class _Awaitable(t.Generic[T]):
     def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
         raise TypeError(
             f"request.{self._name} reads the body and must be awaited:"
-            f" use (await request.{self._name})"
+            f" use (await request.{self._name}). {_HOW_TO_LOAD}"
         )
 
     __getattr__ = __getitem__ = __contains__ = __iter__ = __len__ = _fail
     __bool__ = _fail
+
+
+class _Ready(_Awaitable[T]):
+    """An :class:`_Awaitable` of a value already loaded: awaiting it returns
+    the value without running the loading code again."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, name: str, value: T) -> None:
+        self._name = name
+        self._value = value
+
+    def __await__(self) -> Generator[t.Any, None, T]:
+        return self._value
+        yield  # a generator: what __await__ must return
 
 
 class RequestStream:
@@ -111,7 +154,9 @@ class Request(SansIORequest):
     Reading the body is awaited: ``await request.get_data()``,
     ``await request.get_json()``, ``await request.form``, ``await
     request.files``, ``await request.values``, ``await request.json`` and
-    ``async for chunk in request.stream``.
+    ``async for chunk in request.stream``. Once :meth:`load_body` has run,
+    code that cannot await (a plain function) reads the same attributes
+    without ``await``.
     """
 
     #: The rule that matched, set by routing.
@@ -256,6 +301,8 @@ class Request(SansIORequest):
             "REMOTE_ADDR": self.remote_addr,
             "wsgi.url_scheme": self.scheme,
             "asgi.scope": self.scope,
+            # where Flask's default log handler writes during a request
+            "wsgi.errors": sys.stderr,
         }
         for key, value in self.headers.items():
             name = key.upper().replace("-", "_")
@@ -405,43 +452,107 @@ class Request(SansIORequest):
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def get_data(
+    def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
     ) -> t.Any:
-        """Read the whole body. With ``cache`` (the default) later reads get
-        the same bytes; ``as_text`` decodes it (invalid bytes replaced);
-        ``parse_form_data`` parses a form body first, as Flask does, after
-        which the raw data is empty."""
+        """``await request.get_data()``: read the whole body. With ``cache``
+        (the default) later reads get the same bytes; ``as_text`` decodes it
+        (invalid bytes replaced); ``parse_form_data`` parses a form body
+        first, as Flask does, after which the raw data is empty. Called from
+        a plain function once the body is loaded, it returns the data."""
+        if not _awaits(_getframe(1)) and (self._form is not None or not parse_form_data):
+            data = self._sync_data()
+            if data is not None:
+                return self._as_text(data, as_text)
+        return _Awaitable(
+            "get_data()", functools.partial(self._get_data, cache, as_text, parse_form_data)
+        )
+
+    async def _get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> t.Any:
         if parse_form_data:
             await self._load_form_data()
-        if self._cached_data is not None:
-            data = self._cached_data
-        elif self._form_read_body or (self._body_started and self._body_done):
-            data = b""
-        else:
+        data = self._ready_data()
+        if data is None:
             data = await self._read_body()
             if cache:
                 self._cached_data = data
+        return self._as_text(data, as_text)
+
+    def _as_text(self, data: bytes, as_text: bool) -> t.Any:
         if as_text:
             return _decode(data, self.mimetype_params.get("charset"))
         return data
 
+    def _ready_data(self) -> bytes | None:
+        """The body when it can be had without reading (cached, taken by
+        the form parser, or streamed to its end), else ``None``."""
+        if self._cached_data is not None:
+            return self._cached_data
+        if self._form_read_body or (self._body_started and self._body_done):
+            return b""
+        return None
+
+    def _sync_data(self) -> bytes | None:
+        """The body for code that cannot await: ready, or known to be empty
+        (no body to receive, or HTTP/1 without ``Content-Length`` or
+        ``Transfer-Encoding``)."""
+        data = self._ready_data()
+        if data is None and self._receive is None:
+            return b""
+        if data is None and self.content_length in (0, None):
+            bodiless = self._raw_header(b"transfer-encoding") is None
+            if bodiless and self.scope.get("http_version", "1.1") in ("1.0", "1.1"):
+                return b""
+        return data
+
     @property
     def data(self) -> _Awaitable[bytes]:
-        """``await request.data``: the body as bytes (cached)."""
-        return _Awaitable("data", self.get_data)
+        """``await request.data``: the body as bytes (cached); a plain
+        function reads it without ``await`` once the body is loaded."""
+        if self._cached_data is not None:
+            if _awaits(_getframe(1)):
+                return _Ready("data", self._cached_data)
+            return t.cast("_Awaitable[bytes]", self._cached_data)
+        if not _awaits(_getframe(1)):
+            data = self._sync_data()
+            if data is not None:
+                return t.cast("_Awaitable[bytes]", data)
+        return _Awaitable("data", self._get_data)
 
-    async def get_json(
-        self, force: bool = False, silent: bool = False, cache: bool = True
-    ) -> t.Any:
-        """Parse the body as JSON, with Flask's rules: a non-JSON content type
-        is a 415 unless ``force``, invalid JSON a 400, and ``silent`` turns
-        both into ``None``."""
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any:
+        """``await request.get_json()``: parse the body as JSON, with Flask's
+        rules: a non-JSON content type is a 415 unless ``force``, invalid
+        JSON a 400, and ``silent`` turns both into ``None``. Called from a
+        plain function once the body is loaded, it returns the value."""
+        caller: t.Any = _getframe(1)  # (_awaits, inlined)
+        if (
+            caller.f_back if caller.f_code is _PROXY_CODE else caller
+        ).f_code.co_flags & _ASYNC_CODE:
+            return self._get_json(force, silent, cache)
+        return self._sync_json(force, silent, cache)
+
+    def _sync_json(self, force: bool, silent: bool, cache: bool) -> t.Any:
         if cache and self._cached_json[silent] is not Ellipsis:
             return self._cached_json[silent]
         if not (force or self.is_json):
             return None if silent else self.on_json_loading_failed(None)
-        data = await self.get_data(cache=cache)
+        data = self._sync_data()
+        if data is None:
+            return _Awaitable("get_json()", functools.partial(self._get_json, force, silent, cache))
+        return self._parse_json(data, silent, cache)
+
+    async def _get_json(
+        self, force: bool = False, silent: bool = False, cache: bool = True
+    ) -> t.Any:
+        if cache and self._cached_json[silent] is not Ellipsis:
+            return self._cached_json[silent]
+        if not (force or self.is_json):
+            return None if silent else self.on_json_loading_failed(None)
+        return self._parse_json(await self._get_data(cache=cache), silent, cache)
+
+    def _parse_json(self, data: bytes, silent: bool, cache: bool) -> t.Any:
         try:
             ctx = _cv_ctx.get(None)
             try:
@@ -464,8 +575,18 @@ class Request(SansIORequest):
 
     @property
     def json(self) -> _Awaitable[t.Any]:
-        """``await request.json``: ``await request.get_json()``."""
-        return _Awaitable("json", self.get_json)
+        """``await request.json``: ``await request.get_json()``; a plain
+        function reads it without ``await`` once the body is loaded."""
+        if not _awaits(_getframe(1)) and self._json_ready():
+            return t.cast("_Awaitable[t.Any]", self._sync_json(False, False, True))
+        return _Awaitable("json", self._get_json)
+
+    def _json_ready(self) -> bool:
+        return (
+            self._cached_json[0] is not Ellipsis
+            or not self.is_json
+            or self._sync_data() is not None
+        )
 
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
         """Called when JSON cannot be loaded; its return value is used. Raises
@@ -480,13 +601,28 @@ class Request(SansIORequest):
             " Content-Type was not 'application/json'."
         )
 
+    async def load_body(self) -> None:
+        """Read the body now: a form is parsed (fields and files), any other
+        body kept as bytes. Afterwards code that cannot await (a plain
+        function, a template, an extension) reads ``form``, ``files``,
+        ``values``, ``data``, ``json`` and ``get_json()`` without ``await``.
+        The body limits apply as to the awaited reads."""
+        await self._load_form_data()
+        if self._ready_data() is None:
+            self._cached_data = await self._read_body()
+
+    async def _load_for_sync(self) -> None:
+        """Load what code that cannot await may read: a form, or a JSON
+        body; another body is left unread (``form`` and ``files`` are then
+        empty, as in Flask)."""
+        await self._load_form_data()
+        if self.is_json and self._ready_data() is None:
+            self._cached_data = await self._read_body()
+
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
-        self._form_read_body = self._cached_data is None and self.mimetype in (
-            "multipart/form-data",
-            "application/x-www-form-urlencoded",
-        )
+        self._form_read_body = self._cached_data is None and self.mimetype in _FORM_TYPES
         form, files = await parse_form(self)
         self._form, self._files = form, files
 
@@ -506,17 +642,42 @@ class Request(SansIORequest):
 
     @property
     def form(self) -> _Awaitable[ImmutableMultiDict[str, str]]:
-        """``await request.form``: the parsed form fields."""
+        """``await request.form``: the parsed form fields; a plain function
+        reads them without ``await`` once the body is loaded."""
+        form = self._form
+        if form is not None:
+            caller: t.Any = _getframe(1)  # (_awaits, inlined)
+            if (
+                caller.f_back if caller.f_code is _PROXY_CODE else caller
+            ).f_code.co_flags & _ASYNC_CODE:
+                return _Ready("form", form)
+            return t.cast("_Awaitable[ImmutableMultiDict[str, str]]", form)
         return _Awaitable("form", self._get_form)
 
     @property
     def files(self) -> _Awaitable[ImmutableMultiDict[str, FileStorage]]:
-        """``await request.files``: the uploaded files."""
+        """``await request.files``: the uploaded files; a plain function
+        reads them without ``await`` once the body is loaded."""
+        files = self._files
+        if files is not None:
+            caller: t.Any = _getframe(1)  # (_awaits, inlined)
+            if (
+                caller.f_back if caller.f_code is _PROXY_CODE else caller
+            ).f_code.co_flags & _ASYNC_CODE:
+                return _Ready("files", files)
+            return t.cast("_Awaitable[ImmutableMultiDict[str, FileStorage]]", files)
         return _Awaitable("files", self._get_files)
 
     @property
     def values(self) -> _Awaitable[CombinedMultiDict[str, str]]:
-        """``await request.values``: ``args`` and (unless GET) ``form``."""
+        """``await request.values``: ``args`` and (unless GET) ``form``; a
+        plain function reads them without ``await`` once the body is
+        loaded."""
+        if (self._form is not None or self.method == "GET") and not _awaits(_getframe(1)):
+            sources: list[MultiDict[str, str]] = [self.args]
+            if self.method != "GET":
+                sources.append(t.cast("ImmutableMultiDict[str, str]", self._form))
+            return t.cast("_Awaitable[CombinedMultiDict[str, str]]", CombinedMultiDict(sources))
         return _Awaitable("values", self._get_values)
 
     @property

@@ -82,6 +82,30 @@ def is_async_callable(func: t.Callable[..., t.Any]) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def wraps_async(func: t.Callable[..., t.Any]) -> bool:
+    """Whether ``func`` is a plain function wrapping (``functools.wraps``)
+    an async one, as a decorator written for Flask does."""
+    inner = inspect.unwrap(func)
+    return inner is not func and is_async_callable(inner)
+
+
+def finish_unsuspended(coro: t.Coroutine[t.Any, t.Any, T]) -> T:
+    """Run a coroutine to its end from code that cannot await, which works
+    when it never has to wait; a ``TypeError`` (the coroutine closed) if it
+    does."""
+    try:
+        coro.send(None)
+    except StopIteration as e:
+        return t.cast(T, e.value)
+    coro.close()
+    raise TypeError(
+        f"{getattr(coro, '__qualname__', coro)} was called by a plain function"
+        " that cannot await it, and it had to wait. Call it from async code"
+        " with await."
+    )
+
+
 async def call_maybe_async(func: t.Callable[..., t.Any], *args: t.Any, **kw: t.Any) -> t.Any:
     """Call ``func`` on the event loop and await its result if it is awaitable."""
     rv = func(*args, **kw)

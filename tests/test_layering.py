@@ -20,7 +20,7 @@ PACKAGE = Path(asyncflask.__file__).parent
 #: earlier layer; modules of one layer do not import each other.
 LAYERS: list[list[str]] = [
     ["typing", "utils", "signals", "sessions", "jsonprovider", "matcher", "globals", "debug"],
-    ["asgi", "formparser"],
+    ["asgi", "formparser", "flaskglobals"],
     ["streaming", "request"],
     ["response", "websocket"],
     ["files", "sse", "routing", "views", "wstesting"],
