@@ -294,7 +294,9 @@ def _checked_pairs(body: bytes, limit: int | None, max_parts: int | None) -> lis
     counted before anything is split, so that a body of a million ``&``
     costs no million-item list (and no long call that holds the GIL)."""
     if max_parts is not None and body.count(b"&") >= max_parts:
-        body = _without_empty_fields(body)
+        if body.find(b"&&") >= 0:
+            body = _without_empty_fields(body)
+        body = body.strip(b"&")
         if body and body.count(b"&") >= max_parts:
             raise RequestEntityTooLarge()
     if limit is not None and len(body) > limit and _piece_over(body, limit):
@@ -314,7 +316,7 @@ def _without_empty_fields(body: bytes) -> bytes:
     body = b"".join(slices)
     while body.find(b"&&") >= 0:  # where two slices met
         body = body.replace(b"&&", b"&")
-    return body.strip(b"&")
+    return body
 
 
 def _piece_over(body: bytes, limit: int) -> bool:

@@ -8,6 +8,7 @@ import typing as t
 from collections.abc import AsyncIterator, Awaitable, Generator
 from urllib.parse import unquote_to_bytes
 
+import anyio
 from werkzeug.datastructures import (
     CombinedMultiDict,
     Headers,
@@ -18,6 +19,7 @@ from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
     RequestEntityTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
 )
 from werkzeug.http import parse_options_header
@@ -49,6 +51,9 @@ def _decode(data: bytes, charset: str | None) -> str:
 
 
 _DRAIN_LIMIT = 8 * 1024 * 1024
+#: ``BODY_TIMEOUT`` when the config does not set it, in seconds.
+DEFAULT_BODY_TIMEOUT = 60.0
+_UNSET: t.Any = object()
 
 
 class ClientDisconnected(Exception):
@@ -134,6 +139,9 @@ class Request(SansIORequest):
     _form_read_body: bool = False
     _received: int = 0
     _body_done: bool = False
+    _body_timeout: float | None = _UNSET
+    _deadline: float | None = None
+    _timed_out: bool = False
 
     _cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
     _cleanups: list[t.Callable[[], Awaitable[None]]] | tuple[()]
@@ -338,6 +346,25 @@ class Request(SansIORequest):
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
 
+    @property
+    def body_timeout(self) -> float | None:
+        """Seconds the whole body may take to arrive before the request is
+        answered with 408 (``BODY_TIMEOUT``, 60 by default; ``None`` for no
+        limit). Settable, also while the body is being read: a view that
+        streams a long upload sets ``request.body_timeout = None``."""
+        if self._body_timeout is not _UNSET:
+            return self._body_timeout
+        ctx = _cv_ctx.get(None)
+        if ctx is None:
+            return None
+        return t.cast("float | None", ctx.app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT))
+
+    @body_timeout.setter
+    def body_timeout(self, value: float | None) -> None:
+        self._body_timeout = value
+        if self._body_started:
+            self._deadline = None if value is None else anyio.current_time() + value
+
     # -- the body ------------------------------------------------------------
 
     @property
@@ -355,15 +382,27 @@ class Request(SansIORequest):
             )
         self._body_started = True
         limit = self.max_content_length
-        if limit is not None:
-            length = self.content_length
-            if length is not None and length > limit:
-                raise RequestEntityTooLarge()
+        length = self.content_length
+        if limit is not None and length is not None and length > limit:
+            raise RequestEntityTooLarge()
+        # no timer for a request without a body
+        if length or (length is None and self._raw_header(b"transfer-encoding") is not None):
+            timeout = self.body_timeout
+            if timeout is not None:
+                self._deadline = anyio.current_time() + timeout
         return limit
 
     async def _next_chunk(self, limit: int | None) -> tuple[bytes, bool]:
         """The next piece of the body and whether more follows."""
-        message = await t.cast("ASGIReceive", self._receive)()
+        receive = t.cast("ASGIReceive", self._receive)
+        if self._deadline is None:
+            message = await receive()
+        else:
+            with anyio.CancelScope(deadline=self._deadline) as scope:
+                message = await receive()
+            if scope.cancelled_caught:  # the deadline passed first
+                self._timed_out = True
+                raise RequestTimeout()
         if message["type"] == "http.disconnect":
             self._body_done = True
             raise ClientDisconnected()
@@ -528,6 +567,8 @@ class Request(SansIORequest):
         client that sends its whole body before reading gets the answer."""
         if not self._body_started or self._body_done:
             return False
+        if self._timed_out:
+            return True
         length = self.content_length
         return length is None or length - self._received > _DRAIN_LIMIT
 

@@ -1,0 +1,206 @@
+"""``BODY_TIMEOUT``: a body that takes longer to arrive is answered with 408
+and the connection closed; ``request.body_timeout = None`` lifts it for one
+request. Slow clients over raw sockets to a real server, and the setting's
+rules in-process."""
+
+from __future__ import annotations
+
+import socket
+import time
+import typing as t
+
+import pytest
+
+from asyncflask import Flask, request
+from tests.server import HOST, Server, server_fixture
+
+APP = """
+from asyncflask import Flask, request
+
+app = Flask(__name__)
+app.config["BODY_TIMEOUT"] = 1
+
+
+@app.get("/ping")
+async def ping():
+    return "pong"
+
+
+@app.post("/data")
+async def data():
+    return {"size": len(await request.get_data())}
+
+
+@app.post("/form")
+async def form():
+    return {"fields": len(await request.form)}
+
+
+@app.post("/upload")
+async def upload():
+    request.body_timeout = None  # a long upload: no deadline
+    size = 0
+    async for chunk in request.stream:
+        size += len(chunk)
+    return {"size": size}
+"""
+
+server = server_fixture(APP)
+
+
+def _connect(server: Server) -> socket.socket:
+    return socket.create_connection((HOST, server.port), timeout=10)
+
+
+def _head(path: str, length: int | None, extra: str = "") -> bytes:
+    size = f"Content-Length: {length}\r\n" if length is not None else ""
+    return f"POST {path} HTTP/1.1\r\nHost: x\r\n{size}{extra}\r\n".encode()
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def _status(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize(
+    ("path", "head", "sent"),
+    [
+        ("/data", _head("/data", 100), b""),  # headers, then nothing
+        ("/data", _head("/data", 100), b"only ten b"),  # part of the body, then nothing
+        (
+            "/form",
+            _head("/form", 1000, "Content-Type: application/x-www-form-urlencoded\r\n"),
+            b"a=1",
+        ),
+        ("/data", _head("/data", None, "Transfer-Encoding: chunked\r\n"), b"5\r\nhello\r\n"),
+    ],
+    ids=["no-body", "part-of-body", "form", "chunked"],
+)
+def test_a_stalled_body_is_408_and_the_connection_closes(
+    server: Server, path: str, head: bytes, sent: bytes
+) -> None:
+    with _connect(server) as sock:
+        start = time.monotonic()
+        sock.sendall(head + sent)
+        response = _read_all(sock)  # ends: the server closes the connection
+        elapsed = time.monotonic() - start
+    assert _status(response) == 408
+    assert b"connection: close" in response.lower()
+    assert 0.9 <= elapsed < 4
+    assert "Traceback" not in server.stderr
+
+
+def test_a_slowloris_trickle_is_cut_at_the_deadline(server: Server) -> None:
+    """A byte every 0.2 s keeps each read short, but the whole body has one
+    deadline."""
+    with _connect(server) as sock:
+        sock.sendall(_head("/data", 50))
+        start = time.monotonic()
+        answered = b""
+        sock.settimeout(0.2)
+        for _ in range(40):  # at most 8 s
+            try:
+                sock.send(b"x")
+            except OSError:
+                break
+            try:
+                answered += sock.recv(65536)
+            except TimeoutError:
+                continue
+            if answered:
+                break
+        elapsed = time.monotonic() - start
+    assert _status(answered) == 408
+    assert 0.9 <= elapsed < 3
+
+
+def test_the_server_serves_on_after_a_timeout(server: Server) -> None:
+    with _connect(server) as stalled:
+        stalled.sendall(_head("/data", 10))
+        with _connect(server) as other:
+            other.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert _read_all(other).endswith(b"pong")
+        assert _status(_read_all(stalled)) == 408
+
+
+def test_a_body_in_time_is_read(server: Server) -> None:
+    with _connect(server) as sock:
+        sock.sendall(_head("/data", 10, "Connection: close\r\n") + b"01234")
+        time.sleep(0.3)
+        sock.sendall(b"56789")
+        response = _read_all(sock)
+    assert _status(response) == 200
+    assert response.endswith(b'{"size":10}\n')
+
+
+def test_a_view_that_lifts_the_timeout_reads_a_slow_upload(server: Server) -> None:
+    with _connect(server) as sock:
+        sock.sendall(_head("/upload", 8, "Connection: close\r\n"))
+        for _ in range(8):  # 8 bytes over 1.6 s: longer than BODY_TIMEOUT
+            time.sleep(0.2)
+            sock.sendall(b"x")
+        response = _read_all(sock)
+    assert _status(response) == 200
+    assert response.endswith(b'{"size":8}\n')
+
+
+# -- the setting, in-process ----------------------------------------------------------------
+
+
+def _app(seen: list[t.Any]) -> Flask:
+    app = Flask(__name__)
+
+    @app.post("/")
+    async def view() -> t.Any:
+        seen.append(request.body_timeout)
+        return {"size": len(await request.get_data())}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"), [({}, 60.0), ({"BODY_TIMEOUT": 5}, 5), ({"BODY_TIMEOUT": None}, None)]
+)
+async def test_body_timeout_comes_from_the_config(
+    config: dict[str, t.Any], expected: t.Any
+) -> None:
+    seen: list[t.Any] = []
+    app = _app(seen)
+    app.config.update(config)
+    async with app.test_client() as client:
+        r = await client.post("/", content=b"abc")
+    assert r.get_json() == {"size": 3}
+    assert seen == [expected]
+
+
+async def test_no_deadline_is_set_for_a_request_without_a_body() -> None:
+    app = Flask(__name__)
+    deadlines: list[t.Any] = []
+
+    @app.route("/", methods=["GET", "POST"])
+    async def view() -> t.Any:
+        await request.get_data()
+        deadlines.append(request._deadline)
+        return "ok"
+
+    async with app.test_client() as client:
+        await client.get("/")
+        await client.post("/", content=b"")
+        await client.post("/", content=b"x")
+    assert deadlines[:2] == [None, None]
+    assert deadlines[2] is not None
+
+
+def test_body_timeout_outside_a_request_is_none() -> None:
+    from asyncflask import Request
+
+    req = Request({"type": "http", "method": "POST", "path": "/", "headers": []})
+    assert req.body_timeout is None
+    req.body_timeout = 3
+    assert req.body_timeout == 3
