@@ -5,6 +5,7 @@ rules in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 import typing as t
@@ -204,3 +205,41 @@ def test_body_timeout_outside_a_request_is_none() -> None:
     assert req.body_timeout is None
     req.body_timeout = 3
     assert req.body_timeout == 3
+
+
+async def _slow_body() -> t.AsyncIterator[bytes]:
+    yield b"first "
+    await asyncio.sleep(0.5)
+    yield b"second"
+
+
+async def test_a_slow_body_is_408_in_process() -> None:
+    app = Flask(__name__)
+    app.config["BODY_TIMEOUT"] = 0.1
+
+    @app.post("/")
+    async def view() -> t.Any:
+        return {"size": len(await request.get_data())}
+
+    async with app.test_client() as client:
+        r = await client.post("/", content=_slow_body(), headers={"Content-Length": "12"})
+    assert r.status_code == 408
+    assert r.headers["Connection"] == "close"
+
+
+async def test_setting_body_timeout_while_reading_starts_a_new_deadline() -> None:
+    app = Flask(__name__)
+    app.config["BODY_TIMEOUT"] = 0.1
+
+    @app.post("/")
+    async def view() -> t.Any:
+        chunks = []
+        async for chunk in request.stream:
+            chunks.append(chunk)
+            request.body_timeout = 5  # the rest may take its time
+        return {"body": b"".join(chunks).decode()}
+
+    async with app.test_client() as client:
+        r = await client.post("/", content=_slow_body(), headers={"Content-Length": "12"})
+    assert r.status_code == 200
+    assert r.get_json() == {"body": "first second"}
