@@ -8,7 +8,6 @@ import typing as t
 from collections.abc import AsyncIterator, Awaitable, Generator
 from urllib.parse import unquote_to_bytes
 
-import anyio
 from werkzeug.datastructures import (
     CombinedMultiDict,
     Headers,
@@ -19,13 +18,13 @@ from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
     RequestEntityTooLarge,
-    RequestTimeout,
     UnsupportedMediaType,
 )
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
 
+from .deadline import BodyDeadline
 from .formparser import parse_form
 from .globals import _cv_ctx
 from .utils import lazy, query_multidict
@@ -140,8 +139,7 @@ class Request(SansIORequest):
     _received: int = 0
     _body_done: bool = False
     _body_timeout: float | None = _UNSET
-    _deadline: float | None = None
-    _timed_out: bool = False
+    _deadline: BodyDeadline | None = None
 
     _cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
     _cleanups: list[t.Callable[[], Awaitable[None]]] | tuple[()]
@@ -362,8 +360,8 @@ class Request(SansIORequest):
     @body_timeout.setter
     def body_timeout(self, value: float | None) -> None:
         self._body_timeout = value
-        if self._body_started:
-            self._deadline = None if value is None else anyio.current_time() + value
+        if self._body_started and not self._body_done:
+            self._deadline = None if value is None else BodyDeadline(value)
 
     # -- the body ------------------------------------------------------------
 
@@ -389,20 +387,14 @@ class Request(SansIORequest):
         if length or (length is None and self._raw_header(b"transfer-encoding") is not None):
             timeout = self.body_timeout
             if timeout is not None:
-                self._deadline = anyio.current_time() + timeout
+                self._deadline = BodyDeadline(timeout)
         return limit
 
     async def _next_chunk(self, limit: int | None) -> tuple[bytes, bool]:
         """The next piece of the body and whether more follows."""
         receive = t.cast("ASGIReceive", self._receive)
-        if self._deadline is None:
-            message = await receive()
-        else:
-            with anyio.CancelScope(deadline=self._deadline) as scope:
-                message = await receive()
-            if scope.cancelled_caught:  # the deadline passed first
-                self._timed_out = True
-                raise RequestTimeout()
+        deadline = self._deadline
+        message = await (receive() if deadline is None else deadline.receive(receive))
         if message["type"] == "http.disconnect":
             self._body_done = True
             raise ClientDisconnected()
@@ -567,7 +559,7 @@ class Request(SansIORequest):
         client that sends its whole body before reading gets the answer."""
         if not self._body_started or self._body_done:
             return False
-        if self._timed_out:
+        if self._deadline is not None and self._deadline.expired:
             return True
         length = self.content_length
         return length is None or length - self._received > _DRAIN_LIMIT

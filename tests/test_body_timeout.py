@@ -11,8 +11,9 @@ import time
 import typing as t
 
 import pytest
+from werkzeug.exceptions import RequestTimeout
 
-from asyncflask import Flask, request
+from asyncflask import Flask, deadline, request
 from tests.server import HOST, Server, server_fixture
 
 APP = """
@@ -243,3 +244,42 @@ async def test_setting_body_timeout_while_reading_starts_a_new_deadline() -> Non
         r = await client.post("/", content=_slow_body(), headers={"Content-Length": "12"})
     assert r.status_code == 200
     assert r.get_json() == {"body": "first second"}
+
+
+async def test_without_asyncio_each_read_gets_a_cancel_scope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under another backend than asyncio (trio) the deadline is a cancel
+    scope around each read; it is made to believe so here."""
+    monkeypatch.setattr(deadline, "_running_loop", lambda: None)
+    waits = deadline.BodyDeadline(0.1)
+
+    async def slow() -> dict[str, t.Any]:
+        await asyncio.sleep(1)
+        return {}
+
+    async def quick() -> dict[str, t.Any]:
+        return {"type": "http.request"}
+
+    assert await waits.receive(quick) == {"type": "http.request"}
+    with pytest.raises(RequestTimeout):
+        await waits.receive(slow)
+    waits.expired = True
+    with pytest.raises(RequestTimeout):
+        await waits.receive(quick)
+
+
+async def test_a_cancellation_from_elsewhere_is_not_a_timeout() -> None:
+    waits = deadline.BodyDeadline(60)
+    started = asyncio.Event()
+
+    async def forever() -> dict[str, t.Any]:
+        started.set()
+        await asyncio.Event().wait()
+        return {}
+
+    task = asyncio.ensure_future(waits.receive(forever))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -19,7 +19,7 @@ PACKAGE = Path(asyncflask.__file__).parent
 #: Lowest first. A module may import, at run time, only modules of an
 #: earlier layer; modules of one layer do not import each other.
 LAYERS: list[list[str]] = [
-    ["typing", "utils", "signals", "sessions", "jsonprovider", "matcher", "globals"],
+    ["typing", "utils", "signals", "sessions", "jsonprovider", "matcher", "globals", "deadline"],
     ["asgi", "formparser"],
     ["streaming", "request"],
     ["response"],
