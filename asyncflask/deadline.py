@@ -17,7 +17,7 @@ import weakref
 import anyio
 from werkzeug.exceptions import RequestTimeout
 
-__all__ = ["BodyDeadline", "TICK"]
+__all__ = ["BodyDeadline"]
 
 #: How often the watcher looks at the reads in progress, in seconds.
 TICK = 0.1
