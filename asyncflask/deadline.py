@@ -11,6 +11,7 @@ cancel scope.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import typing as t
 import weakref
 
@@ -35,7 +36,8 @@ class _Watcher:
     def note(self, task: asyncio.Task[t.Any], deadline: BodyDeadline) -> None:
         self.reads[task] = deadline
         if self.task is None:
-            self.task = self.loop.create_task(self._watch())
+            # an empty context: the request that starts it is not kept alive
+            self.task = self.loop.create_task(self._watch(), context=contextvars.Context())
 
     async def _watch(self) -> None:
         try:

@@ -283,3 +283,22 @@ async def test_a_cancellation_from_elsewhere_is_not_a_timeout() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_the_watcher_runs_only_while_a_read_waits() -> None:
+    waits = deadline.BodyDeadline(60)
+    arrived = asyncio.Event()
+
+    async def receive() -> dict[str, t.Any]:
+        await arrived.wait()
+        return {"type": "http.request"}
+
+    reading = asyncio.ensure_future(waits.receive(receive))
+    await asyncio.sleep(0)
+    watcher = deadline._watchers[asyncio.get_running_loop()]
+    assert watcher.task is not None
+    arrived.set()
+    assert await reading == {"type": "http.request"}
+    await asyncio.sleep(deadline.TICK * 3)
+    assert watcher.task is None
+    assert watcher.reads == {}
