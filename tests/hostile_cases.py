@@ -3,7 +3,8 @@
 Each :class:`Case` is one request as bytes on the wire (built on demand, as
 some are tens of megabytes) and the statuses the server may answer with;
 ``CLOSED`` stands for a connection closed without any response, which is
-the answer to a client that gives up halfway. ``tests/test_hostile.py``
+the answer to a client that gives up halfway. The app runs with
+``BODY_TIMEOUT`` = :data:`BODY_TIMEOUT`. ``tests/test_hostile.py``
 sends them to the app in :data:`APP` and checks the answer, the time it
 took and that the event loop kept serving ``GET /ping`` meanwhile.
 """
@@ -15,10 +16,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-__all__ = ["APP", "CASES", "CLOSED", "FILES", "Case"]
+__all__ = ["APP", "BODY_TIMEOUT", "CASES", "CLOSED", "FILES", "Case"]
 
 #: Stands for "the server closed the connection without answering".
 CLOSED = 0
+#: The app's ``BODY_TIMEOUT`` (seconds): the stalled-body cases wait it out.
+BODY_TIMEOUT = 2
 MiB = 1024 * 1024
 
 APP = """
@@ -548,6 +551,25 @@ def _framing_cases() -> Iterator[Case]:
         ),
         CLOSED,
         half_close=True,
+    )
+    # the client stops sending but keeps the connection open: BODY_TIMEOUT
+    yield case("stall-no-body", raw(head + b"Content-Length: 100\r\n\r\n"), 408)
+    yield case("stall-part-of-body", raw(head + b"Content-Length: 100\r\n\r\n", b"only ten b"), 408)
+    yield case(
+        "stall-chunked",
+        raw(head + b"Transfer-Encoding: chunked\r\n\r\n", b"5\r\nhello\r\n"),
+        408,
+    )
+    yield case(
+        "stall-multipart",
+        raw(
+            head.replace(b"/data", b"/form")
+            + b"Content-Type: "
+            + MP.encode()
+            + b"\r\nContent-Length: 100000\r\n\r\n",
+            part(filename="a.bin"),
+        ),
+        408,
     )
     yield case(
         "cl-huge-declared",

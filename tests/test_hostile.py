@@ -10,6 +10,7 @@ parsing of a bad (or huge) request.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile_cases import APP, CASES, CLOSED, FILES, Case
+from tests.hostile_cases import APP, BODY_TIMEOUT, CASES, CLOSED, FILES, Case
 from tests.server import HOST, Server, server_fixture
 
 ANSWER_WITHIN = 5.0
@@ -30,7 +31,9 @@ PING_LIMIT = 0.100
 # times, and fails only when every time had a slow ping.
 PING_RETRIES = 4
 
-server = server_fixture(APP, files=FILES)
+server = server_fixture(
+    APP, files=FILES, env={"APP_CONFIG": json.dumps({"BODY_TIMEOUT": BODY_TIMEOUT})}
+)
 
 
 def _read_response(sock: socket.socket, deadline: float, head_only: bool) -> tuple[int, bytes]:
