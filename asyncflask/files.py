@@ -338,19 +338,31 @@ def send_from_directory(
 ) -> FileResponse:
     """Send ``path`` from inside ``directory`` (relative to the app's
     ``root_path``). Any path that would leave the directory (``..``, absolute,
-    backslashes, NUL) and any missing file is a 404."""
+    backslashes, NUL, a symbolic link to somewhere outside it) and any
+    missing file is a 404."""
     name = os.fspath(path)
     if "\\" in name or "\x00" in name:
         raise NotFound()
-    joined = safe_join(os.fspath(directory), name)
+    directory = os.fspath(directory)
+    joined = safe_join(directory, name)
     if joined is None:
         raise NotFound()
     ctx = _cv_ctx.get(None)
     if ctx is not None:
+        directory = os.path.join(ctx.app.root_path, directory)
         joined = os.path.join(ctx.app.root_path, joined)
-    if not os.path.isfile(joined):
+    if not os.path.isfile(joined) or not _inside(joined, directory):
         raise NotFound()
     return send_file(joined, **kwargs)
+
+
+def _inside(path: str, directory: str) -> bool:
+    """Whether ``path``, with its symbolic links resolved, is in
+    ``directory`` (itself resolved)."""
+    real = os.path.realpath(path)
+    if real == os.path.abspath(path):  # no link on the way: safe_join sufficed
+        return True
+    return os.path.commonpath((real, os.path.realpath(directory))) == os.path.realpath(directory)
 
 
 class StaticFilesMixin:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import tempfile
 import typing as t
 from urllib.parse import unquote_to_bytes
 
+import anyio.lowlevel
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState
 from werkzeug.datastructures import FileStorage as _FileStorage
@@ -22,7 +24,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 
-from .utils import multidict, run_in_thread
+from .utils import THREAD_PARSE_SIZE, multidict, run_in_thread
 
 if t.TYPE_CHECKING:
     from .request import Request
@@ -33,6 +35,8 @@ Form = ImmutableMultiDict[str, str]
 Files = ImmutableMultiDict[str, "FileStorage"]
 _FLUSH_SIZE = 1024 * 1024
 _MAX_PREAMBLE = 64 * 1024
+# the parser is fed at most this much at a time (its callbacks are Python)
+_SLICE = 16 * 1024
 
 
 class FileStorage(_FileStorage):
@@ -218,16 +222,21 @@ async def _parse_multipart(request: Request) -> tuple[Form, Files]:
     if not boundary:
         raise BadRequest("The multipart body has no boundary.")
     reader = _MultipartReader(request)
+    parts = 0
     try:
         parser = MultipartParser(boundary.encode("latin-1"), reader.callbacks())  # type: ignore[arg-type]
     except (FormParserError, UnicodeEncodeError):
         raise BadRequest("The multipart boundary is invalid.") from None
     async for chunk in _without_preamble(request._iter_body(), boundary.encode("latin-1")):
-        try:
-            parser.write(chunk)
-        except FormParserError:
-            raise BadRequest("The multipart body is malformed.") from None
-        await reader.settle()
+        for start in range(0, len(chunk), _SLICE):
+            if reader.parts > parts:  # many small parts: let others run between slices
+                await anyio.lowlevel.checkpoint()
+                parts = reader.parts
+            try:
+                parser.write(chunk[start : start + _SLICE] if len(chunk) > _SLICE else chunk)
+            except FormParserError:
+                raise BadRequest("The multipart body is malformed.") from None
+            await reader.settle()
     if parser.state != MultipartState.END:
         raise BadRequest("The multipart body is truncated.")
     return ImmutableMultiDict(reader.fields), ImmutableMultiDict(reader.files)
@@ -270,18 +279,59 @@ async def _parse_urlencoded(request: Request) -> Form:
             raise RequestEntityTooLarge()
         chunks.append(chunk)
     body = b"".join(chunks)
-    if limit is not None and len(body) > limit and _longest_piece(body) > limit:
-        raise RequestEntityTooLarge()
-    pairs = parse_urlencoded(body)
-    if max_parts is not None and len(pairs) > max_parts:
-        raise RequestEntityTooLarge()
+    if len(body) > THREAD_PARSE_SIZE:
+        pairs = await run_in_thread(_checked_pairs, body, limit, max_parts)
+    else:
+        pairs = _checked_pairs(body, limit, max_parts)
     return multidict(ImmutableMultiDict, pairs)
 
 
-def _longest_piece(body: bytes) -> int:
-    """The unquoted length of the longest name or value of a form body."""
+_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
+
+
+def _checked_pairs(body: bytes, limit: int | None, max_parts: int | None) -> list[tuple[str, str]]:
+    """The pairs of a form body, after checking the limits. Fields are
+    counted before anything is split, so that a body of a million ``&``
+    costs no million-item list (and no long call that holds the GIL)."""
+    if max_parts is not None and body.count(b"&") >= max_parts:
+        if body.find(b"&&") >= 0:
+            body = _without_empty_fields(body)
+        body = body.strip(b"&")
+        if body and body.count(b"&") >= max_parts:
+            raise RequestEntityTooLarge()
+    if limit is not None and len(body) > limit and _piece_over(body, limit):
+        raise RequestEntityTooLarge()
+    return parse_urlencoded(body)
+
+
+def _without_empty_fields(body: bytes) -> bytes:
+    """``body`` with each run of ``&`` made one (the parser drops empty
+    fields anyway), a slice at a time: one call over a huge body would hold
+    the GIL for long."""
+    slices = [body[i : i + _SLICE] for i in range(0, len(body), _SLICE)]
+    for n, piece in enumerate(slices):
+        while piece.find(b"&&") >= 0:
+            piece = piece.replace(b"&&", b"&")
+        slices[n] = piece
+    body = b"".join(slices)
+    while body.find(b"&&") >= 0:  # where two slices met
+        body = body.replace(b"&&", b"&")
+    return body
+
+
+def _piece_over(body: bytes, limit: int) -> bool:
+    """Whether a name or value of a form body is, unquoted, longer than
+    ``limit`` (each ``%XX`` escape is one byte)."""
     pieces = (p for part in body.split(b"&") for p in part.split(b"=", 1))
-    return max((len(unquote_to_bytes(p)) for p in pieces), default=0)
+    return any(len(p) > limit and _unquoted_length(p) > limit for p in pieces)
+
+
+def _unquoted_length(piece: bytes) -> int:
+    at_least = len(piece) - 2 * piece.count(b"%")
+    if at_least == len(piece):
+        return at_least
+    # one at a time, in Python: a long C call would hold the GIL
+    return len(piece) - 2 * sum(1 for _ in _ESCAPE.finditer(piece))
 
 
 def parse_urlencoded(body: bytes) -> list[tuple[str, str]]:

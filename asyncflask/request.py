@@ -27,6 +27,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
 
+from .deadline import BodyDeadline
 from .formparser import parse_form
 from .globals import _cv_ctx, _Proxy
 from .utils import lazy, query_multidict
@@ -76,6 +77,9 @@ def _awaits(frame: t.Any) -> int:
         t.cast(int, (frame.f_back if frame.f_code is _PROXY_CODE else frame).f_code.co_flags)
         & _ASYNC_CODE
     )
+#: ``BODY_TIMEOUT`` when the config does not set it, in seconds.
+DEFAULT_BODY_TIMEOUT = 60.0
+_UNSET: t.Any = object()
 
 
 class ClientDisconnected(Exception):
@@ -179,6 +183,8 @@ class Request(SansIORequest):
     _form_read_body: bool = False
     _received: int = 0
     _body_done: bool = False
+    _body_timeout: float | None = _UNSET
+    _deadline: BodyDeadline | None = None
 
     _cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
     _cleanups: list[t.Callable[[], Awaitable[None]]] | tuple[()]
@@ -385,6 +391,25 @@ class Request(SansIORequest):
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
 
+    @property
+    def body_timeout(self) -> float | None:
+        """Seconds the whole body may take to arrive before the request is
+        answered with 408 (``BODY_TIMEOUT``, 60 by default; ``None`` for no
+        limit). Settable, also while the body is being read: a view that
+        streams a long upload sets ``request.body_timeout = None``."""
+        if self._body_timeout is not _UNSET:
+            return self._body_timeout
+        ctx = _cv_ctx.get(None)
+        if ctx is None:
+            return None
+        return t.cast("float | None", ctx.app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT))
+
+    @body_timeout.setter
+    def body_timeout(self, value: float | None) -> None:
+        self._body_timeout = value
+        if self._body_started and not self._body_done:
+            self._deadline = None if value is None else BodyDeadline(value)
+
     # -- the body ------------------------------------------------------------
 
     @property
@@ -402,15 +427,21 @@ class Request(SansIORequest):
             )
         self._body_started = True
         limit = self.max_content_length
-        if limit is not None:
-            length = self.content_length
-            if length is not None and length > limit:
-                raise RequestEntityTooLarge()
+        length = self.content_length
+        if limit is not None and length is not None and length > limit:
+            raise RequestEntityTooLarge()
+        # no timer for a request without a body
+        if length or (length is None and self._raw_header(b"transfer-encoding") is not None):
+            timeout = self.body_timeout
+            if timeout is not None:
+                self._deadline = BodyDeadline(timeout)
         return limit
 
     async def _next_chunk(self, limit: int | None) -> tuple[bytes, bool]:
         """The next piece of the body and whether more follows."""
-        message = await t.cast("ASGIReceive", self._receive)()
+        receive = t.cast("ASGIReceive", self._receive)
+        deadline = self._deadline
+        message = await (receive() if deadline is None else deadline.receive(receive))
         if message["type"] == "http.disconnect":
             self._body_done = True
             raise ClientDisconnected()
@@ -689,6 +720,8 @@ class Request(SansIORequest):
         client that sends its whole body before reading gets the answer."""
         if not self._body_started or self._body_done:
             return False
+        if self._deadline is not None and self._deadline.expired:
+            return True
         length = self.content_length
         return length is None or length - self._received > _DRAIN_LIMIT
 

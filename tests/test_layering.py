@@ -19,7 +19,10 @@ PACKAGE = Path(asyncflask.__file__).parent
 #: Lowest first. A module may import, at run time, only modules of an
 #: earlier layer; modules of one layer do not import each other.
 LAYERS: list[list[str]] = [
-    ["typing", "utils", "signals", "sessions", "jsonprovider", "matcher", "globals", "debug"],
+    [
+        *("typing", "utils", "signals", "sessions", "jsonprovider", "matcher", "globals"),
+        *("debug", "deadline"),
+    ],
     ["asgi", "formparser", "flaskglobals"],
     ["streaming", "request"],
     ["response", "websocket"],
