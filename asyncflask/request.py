@@ -77,6 +77,8 @@ def _awaits(frame: t.Any) -> int:
         t.cast(int, (frame.f_back if frame.f_code is _PROXY_CODE else frame).f_code.co_flags)
         & _ASYNC_CODE
     )
+
+
 #: ``BODY_TIMEOUT`` when the config does not set it, in seconds.
 DEFAULT_BODY_TIMEOUT = 60.0
 _UNSET: t.Any = object()
