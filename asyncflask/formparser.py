@@ -35,9 +35,8 @@ Form = ImmutableMultiDict[str, str]
 Files = ImmutableMultiDict[str, "FileStorage"]
 _FLUSH_SIZE = 1024 * 1024
 _MAX_PREAMBLE = 64 * 1024
-# The parser is fed at most this much at a time (its callbacks are Python,
-# and a slice full of tiny parts takes a while). uvicorn's chunks are no
-# larger, so an upload's chunks go to the parser whole.
+# A chunk full of tiny parts is fed to the parser this much at a time (its
+# callbacks are Python, and each part takes a while).
 _SLICE = 64 * 1024
 
 
@@ -224,21 +223,27 @@ async def _parse_multipart(request: Request) -> tuple[Form, Files]:
     if not boundary:
         raise BadRequest("The multipart body has no boundary.")
     reader = _MultipartReader(request)
-    parts = 0
     try:
         parser = MultipartParser(boundary.encode("latin-1"), reader.callbacks())  # type: ignore[arg-type]
     except (FormParserError, UnicodeEncodeError):
         raise BadRequest("The multipart boundary is invalid.") from None
     async for chunk in _without_preamble(request._iter_body(), boundary.encode("latin-1")):
-        for start in range(0, len(chunk), _SLICE):
-            if reader.parts > parts:  # many small parts: let others run between slices
-                await anyio.lowlevel.checkpoint()
-                parts = reader.parts
+        # The first slice of a chunk tells: file data (a part or none in it)
+        # goes on whole; many small parts go on a slice at a time, and the
+        # loop gets a turn between slices.
+        start, size, sliced = 0, len(chunk), True
+        while start < size:
+            end = min(start + _SLICE, size) if sliced else size
+            parts = reader.parts
             try:
-                parser.write(chunk[start : start + _SLICE] if len(chunk) > _SLICE else chunk)
+                parser.write(chunk if end - start == size else chunk[start:end])
             except FormParserError:
                 raise BadRequest("The multipart body is malformed.") from None
             await reader.settle()
+            sliced = reader.parts > parts + 1
+            if sliced:
+                await anyio.lowlevel.checkpoint()
+            start = end
     if parser.state != MultipartState.END:
         raise BadRequest("The multipart body is truncated.")
     return ImmutableMultiDict(reader.fields), ImmutableMultiDict(reader.files)
