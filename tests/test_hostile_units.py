@@ -6,6 +6,7 @@ multipart parser in slices, and refusing symbolic links that lead out of a
 
 from __future__ import annotations
 
+import asyncio
 import typing as t
 from pathlib import Path
 
@@ -102,6 +103,68 @@ async def test_many_small_multipart_parts_in_one_chunk_are_413() -> None:
         )
     assert many.status_code == 413
     assert within.get_json() == {"n": 900}
+
+
+async def test_a_big_chunk_of_small_parts_is_parsed_a_slice_at_a_time() -> None:
+    """One ASGI message of 3,000 small parts and a 200 kB file: all of it is
+    parsed, and other tasks run while the parts are (the file data, after
+    them, goes to the parser whole)."""
+    app = Flask(__name__)
+    app.config["MAX_FORM_PARTS"] = 5000
+
+    @app.post("/form")
+    async def form() -> t.Any:
+        files = await request.files
+        return {"n": len((await request.form).getlist("f")), "file": len(files["up"].read())}
+
+    one = b'--b0undary\r\nContent-Disposition: form-data; name="f"\r\n\r\nv\r\n'
+    upload = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="up"; filename="a.bin"\r\n\r\n'
+        + b"x" * 200_000
+        + b"\r\n"
+    )
+    body = one * 3000 + upload + b"--b0undary--\r\n"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/form",
+        "raw_path": b"/form",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"test"),
+            (b"content-type", b"multipart/form-data; boundary=b0undary"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    messages: list[dict[str, t.Any]] = []
+    ticks = 0
+
+    async def receive() -> dict[str, t.Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, t.Any]) -> None:
+        messages.append(message)
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    await app(scope, receive, send)
+    task.cancel()
+    assert messages[0]["status"] == 200
+    assert messages[1]["body"] == b'{"file":200000,"n":3000}\n'
+    assert ticks - before > 2  # the loop had turns while the parts were parsed
 
 
 @pytest.fixture
