@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from asyncflask.typing import Scope
+
+#: The example app that ``make run`` serves.
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "app.py"
 
 #: The default bound on a streaming test, in seconds.
 GUARD = 10.0

@@ -21,8 +21,7 @@ import pytest
 from asyncflask import Broadcast, ServerSentEvent
 from tests.debian import ensure_program
 from tests.server import HOST, Server, free_port, run_server, wait_for_port
-from tests.support import guarded
-from tests.test_example_app import EXAMPLE
+from tests.support import EXAMPLE, guarded
 from tests.test_sse import EventReader
 
 TIMEOUT = httpx.Timeout(10.0)

@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.debian import ensure_program
 from tests.server import Server, run_server
-from tests.test_example_app import EXAMPLE
+from tests.support import EXAMPLE
 
 FLAGS = [
     "--headless",

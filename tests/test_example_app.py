@@ -4,12 +4,11 @@ once served the way ``make run`` serves it."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import io
 import re
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 
@@ -18,23 +17,7 @@ import pytest
 
 from asyncflask.testing import TestClient
 from tests.server import run_server
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "app.py"
-
-
-@pytest.fixture
-def example() -> Iterator[ModuleType]:
-    """A fresh import of examples/app.py (so its in-memory users start over)."""
-    name = f"example_app_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[name]
+from tests.support import EXAMPLE
 
 
 @pytest.fixture

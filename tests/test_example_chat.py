@@ -4,34 +4,23 @@ process: posting, the event stream, replay and bad posts."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
-import uuid
 from collections.abc import AsyncIterator
+from types import ModuleType
 
 import pytest
 
 from asyncflask.testing import TestClient
 from tests.support import guarded
-from tests.test_example_app import EXAMPLE
 from tests.test_sse import EventReader
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[TestClient]:
-    """A fresh import of examples/app.py, so its channel starts empty."""
-    name = f"example_chat_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-        async with module.app.test_client() as client:
-            yield client
-    finally:
-        del sys.modules[name]
+async def client(example: ModuleType) -> AsyncIterator[TestClient]:
+    """The client of a fresh import of examples/app.py, whose channel starts
+    empty."""
+    async with example.app.test_client() as client:
+        yield client
 
 
 JSON = {"Accept": "application/json"}

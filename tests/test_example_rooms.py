@@ -4,11 +4,8 @@ serves it."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 
@@ -19,23 +16,7 @@ from asyncflask import WebSocketDisconnect
 from asyncflask.wstesting import WebsocketSession
 
 from .server import run_server
-from .support import guarded
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "app.py"
-
-
-@pytest.fixture
-async def example() -> AsyncIterator[ModuleType]:
-    name = f"example_rooms_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[name]
+from .support import EXAMPLE, guarded
 
 
 async def _next(ws: WebsocketSession) -> tuple[str, str]:
