@@ -266,6 +266,10 @@ class RequestContext:
         if matched is not None:
             request.url_rule, request.view_args = matched
             return
+        self._match_with_adapter()
+
+    def _match_with_adapter(self) -> None:
+        """Match with Werkzeug's URL adapter (every rule, every case)."""
         adapter = self.url_adapter
         if adapter is None:
             return

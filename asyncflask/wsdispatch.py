@@ -6,7 +6,7 @@ import contextlib
 import typing as t
 from itertools import chain
 
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import InternalServerError
 
 from .ctx import RequestContext
 from .signals import got_request_exception, send
@@ -33,15 +33,8 @@ class WebsocketContext(RequestContext):
     def match_request(self) -> None:
         """Match the handshake's URL (``ws://`` or ``wss://``) with the URL
         adapter, which picks websocket rules."""
-        adapter = self.url_adapter
-        if adapter is None or self.request.routing_exception is not None:
-            return
-        try:
-            rule, view_args = adapter.match(return_rule=True)
-            self.request.url_rule = rule
-            self.request.view_args = dict(view_args)
-        except HTTPException as e:
-            self.request.routing_exception = e
+        if self.request.routing_exception is None:
+            self._match_with_adapter()
 
 
 async def handle_websocket(app: Flask, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
