@@ -47,10 +47,11 @@ from .signals import (
 )
 from .templating import create_environment, default_context_processor
 from .utils import (
+    async_to_sync,
     call_maybe_async,
-    finish_unsuspended,
     is_async_callable,
     run_in_thread,
+    wait_for,
     wraps_async,
 )
 from .websocket import WebsocketScaffold
@@ -316,21 +317,36 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
     async def _call_sync_view(
         self, req: Request, view: t.Callable[..., t.Any], kwargs: dict[str, t.Any]
     ) -> t.Any:
-        if wraps_async(view):
-            # a plain decorator around an async view (Flask-Login's
-            # login_required): called on the loop, what it returns awaited
-            return await call_maybe_async(view, **kwargs)
-        await req._load_for_sync()
+        # A plain decorator around an async view (Flask-Login's
+        # login_required) runs in the thread too, where its
+        # ensure_sync(view)(...) gets the view's value; the async view may
+        # still stream the body, so it is not loaded for it.
+        if not wraps_async(view):
+            await req._load_for_sync()
         rv = await run_in_thread(view, **kwargs)
-        if inspect.isawaitable(rv):  # flask.views' as_view() returns the method's
+        if inspect.isawaitable(rv):  # a decorator that returns view(...) itself
             rv = await rv
         return rv
 
     def ensure_sync(self, func: T) -> T:
-        """``func`` itself: views and hooks may be async here, and what a
-        plain function returns from calling an async one is awaited (so a
-        Flask decorator's ``current_app.ensure_sync(view)(...)`` works)."""
+        """``func`` itself if it is a plain function; for an async one, a
+        plain function that returns its value (:meth:`async_to_sync`), as in
+        Flask. Code that cannot await never gets a coroutine from it."""
+        if is_async_callable(func):
+            return t.cast(T, self.async_to_sync(func))
         return func
+
+    def async_to_sync(
+        self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]
+    ) -> t.Callable[..., t.Any]:
+        """A plain function that runs the async ``func`` and returns its
+        value. Called in a worker thread (a plain view, or a decorator
+        around an async view), the coroutine runs on the event loop while
+        the thread waits. Called by plain code on the event loop itself, it
+        can only finish a coroutine that never waits, and otherwise raises a
+        ``TypeError`` that names the fix: never a coroutine in place of the
+        value."""
+        return async_to_sync(func)
 
     def make_default_options_response(self, ctx: RequestContext | None = None) -> Response:
         """The answer to an automatic ``OPTIONS`` request: an empty 200 with
@@ -561,8 +577,8 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 rv = self._coerce_response(rv)
             elif inspect.iscoroutine(rv):
                 # a plain function called an async one (Flask-CORS wraps the
-                # error handlers so): finished here if it needs no waiting
-                rv = self.make_response(finish_unsuspended(rv))
+                # error handlers so): its value, as ensure_sync gives it
+                rv = self.make_response(wait_for(rv))
             else:
                 raise TypeError(
                     "The view function did not return a valid response. The"

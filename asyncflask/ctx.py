@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import typing as t
@@ -17,7 +18,7 @@ from .signals import (
     appcontext_tearing_down,
     request_tearing_down,
 )
-from .utils import call_maybe_async, run_sync_only
+from .utils import caller_awaits, is_async_callable, run_sync_only, wait_for
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
@@ -424,23 +425,54 @@ def after_this_request(f: F) -> F:
 
 
 def copy_current_request_context(f: F) -> F:
-    """Wrap ``f`` so that it runs in a copy of the current request context,
-    for example in a background task started with ``asyncio.create_task``.
-    The wrapped function is a coroutine function."""
+    """Wrap ``f`` so that it runs in a copy of the current request context:
+    in a task started with ``asyncio.create_task`` (an ``async def`` ``f``),
+    or in another thread (a plain ``f``). As in Flask, plain code that calls
+    the wrapper of an ``async def`` ``f``, from a thread, gets its value
+    (see :func:`asyncflask.utils.wait_for`); async code gets the coroutine."""
     ctx = _find_request_ctx()
     if ctx is None:
         raise RuntimeError(
             "'copy_current_request_context' can only be used when a"
             " request context is active, such as in a view function."
         )
-    ctx = ctx.copy()
+    return _run_in(ctx.copy(), f)
 
-    @functools.wraps(f)
-    async def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+
+def _run_in(ctx: t.Any, f: F) -> F:
+    """``f`` wrapped to run with ``ctx`` as the current context."""
+    if not is_async_callable.__wrapped__(f):  # (not cached: f is often made per request)
+
+        @functools.wraps(f)
+        def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            token = _cv_ctx.set(ctx)
+            try:
+                return f(*args, **kwargs)
+            finally:
+                _cv_ctx.reset(token)
+
+        return call  # type: ignore[return-value]
+
+    async def run(*args: t.Any, **kwargs: t.Any) -> t.Any:
         token = _cv_ctx.set(ctx)
         try:
-            return await call_maybe_async(f, *args, **kwargs)
+            return await f(*args, **kwargs)
         finally:
             _cv_ctx.reset(token)
 
+    loop = _running_loop()
+
+    @functools.wraps(f)
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        if caller_awaits():
+            return run(*args, **kwargs)
+        return wait_for(run(*args, **kwargs), loop)
+
     return wrapper  # type: ignore[return-value]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from functools import wraps
 
 from werkzeug.exceptions import abort as _wz_abort
@@ -88,14 +88,26 @@ def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
 
 def stream_with_context(gen: G | Callable[..., G]) -> t.Any:
     """Kept for Flask code: the request context already lives until a
-    streamed response ends, so this returns the generator unchanged (or, for
-    a generator function, a function that does)."""
-    if isinstance(gen, (Iterator, AsyncIterator)):
-        return gen
+    streamed response ends, so this returns an iterator over an iterable
+    (a generator unchanged) or, for a generator function, a function that
+    does. A function whose result is not iterable (an ``async def`` that is
+    not a generator) is a ``TypeError`` when called."""
+    if isinstance(gen, AsyncIterable):
+        return aiter(gen)
+    if not callable(gen):
+        return iter(gen)
 
     @wraps(gen)
     def decorator(*args: t.Any, **kwargs: t.Any) -> G:
-        return gen(*args, **kwargs)
+        rv = gen(*args, **kwargs)
+        if not isinstance(rv, (Iterable, AsyncIterable)) or isinstance(rv, Coroutine):
+            if isinstance(rv, Coroutine):
+                rv.close()
+            raise TypeError(
+                f"stream_with_context needs a generator or an iterable; {gen!r}"
+                f" returned {type(rv).__name__}."
+            )
+        return t.cast(G, stream_with_context(rv))
 
     return decorator
 

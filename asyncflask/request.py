@@ -4,7 +4,6 @@ body read on demand through ``await``."""
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import sys
 import typing as t
@@ -30,7 +29,7 @@ from werkzeug.sansio.utils import get_content_length, get_host
 from .deadline import BodyDeadline
 from .formparser import parse_form
 from .globals import _cv_ctx, _Proxy
-from .utils import lazy, query_multidict
+from .utils import ASYNC_CODE, lazy, query_multidict
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import Rule
@@ -54,7 +53,6 @@ def _decode(data: bytes, charset: str | None) -> str:
 
 _DRAIN_LIMIT = 8 * 1024 * 1024
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
 _PROXY_CODE = _Proxy.__getattribute__.__code__
 
 _HOW_TO_LOAD = (
@@ -75,7 +73,7 @@ def _awaits(frame: t.Any) -> int:
     inline it."""
     return (
         t.cast(int, (frame.f_back if frame.f_code is _PROXY_CODE else frame).f_code.co_flags)
-        & _ASYNC_CODE
+        & ASYNC_CODE
     )
 
 
@@ -560,9 +558,7 @@ class Request(SansIORequest):
         JSON a 400, and ``silent`` turns both into ``None``. Called from a
         plain function once the body is loaded, it returns the value."""
         caller: t.Any = _getframe(1)  # (_awaits, inlined)
-        if (
-            caller.f_back if caller.f_code is _PROXY_CODE else caller
-        ).f_code.co_flags & _ASYNC_CODE:
+        if (caller.f_back if caller.f_code is _PROXY_CODE else caller).f_code.co_flags & ASYNC_CODE:
             return self._get_json(force, silent, cache)
         return self._sync_json(force, silent, cache)
 
@@ -682,7 +678,7 @@ class Request(SansIORequest):
             caller: t.Any = _getframe(1)  # (_awaits, inlined)
             if (
                 caller.f_back if caller.f_code is _PROXY_CODE else caller
-            ).f_code.co_flags & _ASYNC_CODE:
+            ).f_code.co_flags & ASYNC_CODE:
                 return _Ready("form", form)
             return t.cast("_Awaitable[ImmutableMultiDict[str, str]]", form)
         return _Awaitable("form", self._get_form)
@@ -696,7 +692,7 @@ class Request(SansIORequest):
             caller: t.Any = _getframe(1)  # (_awaits, inlined)
             if (
                 caller.f_back if caller.f_code is _PROXY_CODE else caller
-            ).f_code.co_flags & _ASYNC_CODE:
+            ).f_code.co_flags & ASYNC_CODE:
                 return _Ready("files", files)
             return t.cast("_Awaitable[ImmutableMultiDict[str, FileStorage]]", files)
         return _Awaitable("files", self._get_files)

@@ -3,10 +3,13 @@ building multi-dicts."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import sys
 import typing as t
 
+import anyio.from_thread
 import anyio.to_thread
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
@@ -77,6 +80,16 @@ def _filled(cls: type[M], lists: dict[str, list[t.Any]]) -> M:
     return result
 
 
+#: The flags of code that runs as a coroutine, and can await.
+ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def caller_awaits() -> bool:
+    """Whether the code that called the caller of this is a coroutine (and
+    can take an awaitable) rather than plain code (which needs a value)."""
+    return bool(sys._getframe(2).f_code.co_flags & ASYNC_CODE)
+
+
 @functools.lru_cache(maxsize=4096)
 def is_async_callable(func: t.Callable[..., t.Any]) -> bool:
     """Whether calling ``func`` returns an awaitable (``async def`` or an
@@ -96,6 +109,15 @@ def wraps_async(func: t.Callable[..., t.Any]) -> bool:
     return inner is not func and is_async_callable(inner)
 
 
+@functools.lru_cache(maxsize=4096)
+def runs_in_thread(func: t.Callable[..., t.Any]) -> bool:
+    """Whether ``func`` is a plain function made by a decorator
+    (``functools.wraps``): such code, an extension's above all, may call
+    ``current_app.ensure_sync(...)`` and needs a value back, which only a
+    worker thread can wait for. Other plain functions run on the loop."""
+    return not is_async_callable(func) and inspect.unwrap(func) is not func
+
+
 def finish_unsuspended(coro: t.Coroutine[t.Any, t.Any, T]) -> T:
     """Run a coroutine to its end from code that cannot await, which works
     when it never has to wait; a ``TypeError`` (the coroutine closed) if it
@@ -106,15 +128,61 @@ def finish_unsuspended(coro: t.Coroutine[t.Any, t.Any, T]) -> T:
         return t.cast(T, e.value)
     coro.close()
     raise TypeError(
-        f"{getattr(coro, '__qualname__', coro)} was called by a plain function"
-        " that cannot await it, and it had to wait. Call it from async code"
-        " with await."
+        f"{getattr(coro, '__qualname__', coro)} is async and had to wait, but it was"
+        " called by plain code on the event loop, which cannot wait for it. Make"
+        " the calling function 'async def' and await it, or call it from a plain"
+        " 'def' view (which runs in a worker thread)."
     )
 
 
+def wait_for(
+    coro: t.Coroutine[t.Any, t.Any, T], loop: asyncio.AbstractEventLoop | None = None
+) -> T:
+    """The value of ``coro`` for code that cannot await, as Flask's
+    ``async_to_sync`` gives it: from a worker thread, the coroutine runs on
+    the event loop (``loop``, or the one that started the thread) while the
+    thread waits; on the loop's own thread, only a coroutine that never has
+    to wait can finish (else a ``TypeError`` says why); with no loop at all,
+    on a new one. Never the coroutine itself."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return finish_unsuspended(coro)
+    try:
+        return anyio.from_thread.run(_awaited, coro)
+    except anyio.NoEventLoopError:
+        pass
+    if loop is not None and loop.is_running():
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+    return asyncio.run(coro)
+
+
+async def _awaited(coro: t.Awaitable[T]) -> T:
+    return await coro
+
+
+def async_to_sync(func: t.Callable[..., t.Awaitable[T]]) -> t.Callable[..., T]:
+    """A plain function that calls the async ``func`` and returns its value
+    (see :func:`wait_for`)."""
+
+    @functools.wraps(func)
+    def run(*args: t.Any, **kwargs: t.Any) -> T:
+        rv = func(*args, **kwargs)
+        return wait_for(rv if inspect.iscoroutine(rv) else _awaited(rv))
+
+    return run
+
+
 async def call_maybe_async(func: t.Callable[..., t.Any], *args: t.Any, **kw: t.Any) -> t.Any:
-    """Call ``func`` on the event loop and await its result if it is awaitable."""
-    rv = func(*args, **kw)
+    """Call ``func`` and await its result if it is awaitable: on the event
+    loop, or in a worker thread for a plain function made by a decorator
+    (see :func:`runs_in_thread`)."""
+    if runs_in_thread(func):
+        rv = await run_in_thread(func, *args, **kw)
+    else:
+        rv = func(*args, **kw)
     if inspect.isawaitable(rv):
         return await rv
     return rv

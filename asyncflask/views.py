@@ -8,7 +8,7 @@ import typing as t
 from flask import views as _flask_views
 
 from .globals import request
-from .utils import is_async_callable, run_in_thread
+from .utils import caller_awaits, is_async_callable, run_in_thread, wait_for
 
 __all__ = ["MethodView", "View"]
 
@@ -17,6 +17,20 @@ async def _call(func: t.Callable[..., t.Any], kwargs: dict[str, t.Any]) -> t.Any
     if is_async_callable(func):
         return await func(**kwargs)
     return await run_in_thread(func, **kwargs)
+
+
+def _for_any_caller(view: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """``view`` for the decorators of a class: an async decorator awaits
+    what it returns; a plain one (which runs in a worker thread) gets the
+    value, as Flask's ``as_view`` gives it."""
+
+    def call(**kwargs: t.Any) -> t.Any:
+        if caller_awaits():
+            return view(**kwargs)
+        return wait_for(view(**kwargs))
+
+    call.__wrapped__ = view  # type: ignore[attr-defined]
+    return call
 
 
 class View(_flask_views.View):
@@ -42,6 +56,7 @@ class View(_flask_views.View):
                 return await _call(instance.dispatch_request, kwargs)
 
         if cls.decorators:
+            view = _for_any_caller(view)
             view.__name__ = name
             view.__module__ = cls.__module__
             for decorator in cls.decorators:

@@ -4,6 +4,7 @@ requests, copied contexts, sync views and teardown timing."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -317,6 +318,33 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value
 
 
+async def test_copy_current_request_context_in_threads(app: Flask, client: TestClient) -> None:
+    """As in Flask: a plain thread runs the wrapped function in the request's
+    context and gets values, for a plain and for an ``async def`` function
+    (which runs on the event loop while the thread waits)."""
+
+    @app.route("/threads")
+    async def threads() -> dict[str, Any]:
+        @copy_current_request_context
+        def plain() -> str:
+            return f"plain {request.args['id']}"
+
+        @copy_current_request_context
+        async def coro() -> str:
+            await asyncio.sleep(0)
+            return f"async {request.args['id']} {has_request_context()}"
+
+        loop = asyncio.get_running_loop()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            results = await asyncio.gather(
+                loop.run_in_executor(pool, plain), loop.run_in_executor(pool, coro)
+            )
+        return {"results": results}
+
+    r = await client.get("/threads?id=5")
+    assert r.get_json() == {"results": ["plain 5", "async 5 True"]}
+
+
 async def test_copy_current_request_context_in_task(app: Flask, client: TestClient) -> None:
     results: asyncio.Queue[Any] = asyncio.Queue()
     release = asyncio.Event()
@@ -334,7 +362,7 @@ async def test_copy_current_request_context_in_task(app: Flask, client: TestClie
             return f"sync sees {request.args['id']}"
 
         tasks.append(asyncio.create_task(background()))
-        return await sync_background()
+        return sync_background()
 
     r = await client.get("/work?id=7")
     assert r.text == "sync sees 7"

@@ -312,9 +312,11 @@ async def test_cors_headers_on_errors(cors_app: Flask) -> None:
         assert (r.status_code, r.headers["Access-Control-Allow-Origin"]) == (400, ORIGIN)
 
 
-async def test_cross_origin_on_an_async_view_that_waits_fails_clearly(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def test_cross_origin_on_async_views() -> None:
+    """``@cross_origin`` is a plain decorator that calls the view and makes a
+    response of what it returns at once: it runs in a worker thread, where
+    the view's value (not a coroutine) comes back, even when the view
+    waits."""
     app = Flask("crossapp")
 
     @app.get("/quick")
@@ -325,16 +327,15 @@ async def test_cross_origin_on_an_async_view_that_waits_fails_clearly(
     @app.get("/slow")
     @cross_origin(origins=ORIGIN)
     async def slow() -> str:
-        await asyncio.sleep(0)
-        return "never"
+        await asyncio.sleep(0.01)
+        return f"waited for {flask.request.path}"
 
     async with app.test_client() as client:
         r = await client.get("/quick", headers={"Origin": ORIGIN})
         assert (r.status_code, r.headers["Access-Control-Allow-Origin"]) == (200, ORIGIN)
-        with caplog.at_level(logging.ERROR):
-            r = await client.get("/slow", headers={"Origin": ORIGIN})
-    assert r.status_code == 500
-    assert "called by a plain function that cannot await it" in caplog.text
+        r = await client.get("/slow", headers={"Origin": ORIGIN})
+        assert (r.status_code, r.text) == (200, "waited for /slow")
+        assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
 
 
 # -- Flask-SQLAlchemy -------------------------------------------------------------------------

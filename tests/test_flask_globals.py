@@ -302,7 +302,7 @@ async def test_a_wrapped_error_handler_that_must_wait_fails_clearly(
     with caplog.at_level(logging.ERROR):
         r = await client.get("/")
     assert r.status_code == 500
-    assert "called by a plain function that cannot await it" in caplog.text
+    assert "had to wait, but it was called by plain code on the event loop" in caplog.text
 
 
 async def test_flask_views_method_view_with_async_methods(app: Flask, client: TestClient) -> None:

@@ -450,6 +450,26 @@ async def test_stream_with_context_on_an_async_generator(app: Flask, client: Tes
 
 
 @guarded()
+async def test_stream_with_context_on_a_list(app: Flask, client: TestClient) -> None:
+    """As in Flask, an iterable that is not a generator streams too."""
+
+    @app.route("/")
+    async def index() -> Any:
+        return Response(stream_with_context(["a", "b", request.args["c"]]))
+
+    assert (await client.get("/?c=z")).text == "abz"
+
+
+async def test_stream_with_context_on_a_coroutine_function_is_a_clear_error() -> None:
+    async def not_a_generator() -> str:
+        return "x"
+
+    wrapped = stream_with_context(not_a_generator)
+    with pytest.raises(TypeError, match="needs a generator or an iterable"):
+        wrapped()
+
+
+@guarded()
 async def test_teardown_runs_after_the_stream_ends(app: Flask, client: TestClient) -> None:
     events: list[str] = []
 

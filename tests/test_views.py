@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import threading
 from typing import Any, ClassVar
 
-from asyncflask import Flask, request, session
+from asyncflask import Flask, make_response, request, session
 from asyncflask.testing import TestClient
 from asyncflask.views import MethodView, View
 
@@ -63,6 +65,42 @@ async def test_view_instance_per_request_and_decorators(app: Flask, client: Test
     assert (await client.get("/count")).text == "[1]"
     assert (await client.get("/count")).text == "[2]"
     assert instances[0] is not instances[1]
+
+
+async def test_plain_decorators_of_a_view_get_its_value(app: Flask, client: TestClient) -> None:
+    """Flask's decorators are plain functions that use what the view
+    returns at once (``make_response(f())``, a cache storing it): they get
+    the value, never a coroutine, also when the view waits."""
+    stored: list[Any] = []
+
+    def header(view: Any) -> Any:
+        @functools.wraps(view)
+        def wrapper(**kwargs: Any) -> Any:
+            response = make_response(view(**kwargs))
+            response.headers["X-Decorated"] = "yes"
+            return response
+
+        return wrapper
+
+    def remember(view: Any) -> Any:
+        def wrapper(**kwargs: Any) -> Any:
+            rv = view(**kwargs)
+            stored.append(rv)
+            return rv
+
+        return wrapper
+
+    class Slow(MethodView):
+        decorators: ClassVar[list[Any]] = [remember, header]
+
+        async def get(self, name: str) -> str:
+            await asyncio.sleep(0.01)
+            return f"hi {name} {request.path}"
+
+    app.add_url_rule("/slow/<name>", view_func=Slow.as_view("slow"))
+    r = await client.get("/slow/ann")
+    assert (r.status_code, r.text, r.headers["X-Decorated"]) == (200, "hi ann /slow/ann", "yes")
+    assert stored == ["hi ann /slow/ann"]
 
 
 async def test_method_view_dispatches_by_method(app: Flask, client: TestClient) -> None:
