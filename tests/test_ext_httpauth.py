@@ -105,9 +105,7 @@ def _basic(user: str, password: str) -> httpx.BasicAuth:
 
 
 @pytest.mark.parametrize("path", ["/basic", "/admin", "/private/page"])
-def test_no_or_forged_credentials_are_refused_over_a_real_server(
-    server: Server, path: str
-) -> None:
+def test_no_or_forged_credentials_are_refused_over_a_real_server(server: Server, path: str) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         r = client.get(path)
         assert (r.status_code, r.json()) == (401, {"error": "denied", "status": 401})
