@@ -12,6 +12,7 @@ import pytest
 
 from asyncflask import (
     Flask,
+    copy_current_app_context,
     copy_current_request_context,
     current_app,
     g,
@@ -269,6 +270,56 @@ async def test_copied_request_context_shares_g(app: Flask, client: TestClient) -
         return await asyncio.create_task(read_g())
 
     assert (await client.get("/")).text == "ann /"
+
+
+async def test_copied_app_context_outlives_the_request(app: Flask, client: TestClient) -> None:
+    """A task started in a view, wrapped with ``copy_current_app_context``,
+    runs after the response with ``current_app`` and the request's ``g``,
+    but no request; its app context is torn down after it."""
+    done = asyncio.Event()
+    seen: list[Any] = []
+
+    @app.teardown_appcontext
+    def teardown(exc: BaseException | None) -> None:
+        seen.append(("teardown", g.get("user")))
+
+    @app.route("/")
+    async def index() -> str:
+        g.user = "ann"
+
+        @copy_current_app_context
+        async def later(n: int) -> None:
+            await asyncio.sleep(0.05)
+            seen.append((current_app.name, g.user, n, has_request_context()))
+            done.set()
+
+        asyncio.create_task(later(1))
+        return "ok"
+
+    assert (await client.get("/")).text == "ok"
+    await done.wait()
+    await asyncio.sleep(0.01)
+    assert seen == [("teardown", "ann"), ("testapp", "ann", 1, False), ("teardown", "ann")]
+
+
+async def test_copy_current_app_context_in_an_app_context(app: Flask) -> None:
+    async with app.app_context():
+        g.value = 1
+
+        @copy_current_app_context
+        def read() -> tuple[str, int]:
+            return current_app.name, g.value
+
+    assert await read() == ("testapp", 1)
+    assert has_app_context() is False
+
+
+async def test_copy_current_app_context_outside() -> None:
+    def f() -> None:
+        return None  # pragma: no cover
+
+    with pytest.raises(RuntimeError, match="app context is active"):
+        copy_current_app_context(f)
 
 
 async def test_g_is_not_shared_between_sequential_requests(app: Flask, client: TestClient) -> None:

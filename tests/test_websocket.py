@@ -19,6 +19,7 @@ from asyncflask import (
     Response,
     WebSocketDisconnect,
     abort,
+    copy_current_websocket_context,
     g,
     has_websocket_context,
     request,
@@ -255,6 +256,50 @@ async def test_a_websocket_reading_a_null_session_saves_nothing(
         async with client.websocket("/ws/read") as ws:
             assert await ws.receive() == "nobody"
     assert caplog.records == []
+
+
+@guarded()
+async def test_copy_current_websocket_context_sends_from_another_task(
+    app: Flask, client: TestClient
+) -> None:
+    @app.websocket("/ws/ticker/<name>")
+    async def ticker(name: str) -> None:
+        g.prefix = name
+
+        @copy_current_websocket_context
+        async def tick() -> None:
+            for n in range(3):
+                await websocket.send(f"{g.prefix} {websocket.path} {n}")
+
+        task = asyncio.create_task(tick())
+        assert await websocket.receive() == "stop"
+        await task
+
+    async with client.websocket("/ws/ticker/t") as ws:
+        assert [await ws.receive() for _ in range(3)] == [
+            "t /ws/ticker/t 0",
+            "t /ws/ticker/t 1",
+            "t /ws/ticker/t 2",
+        ]
+        await ws.send("stop")
+
+
+@guarded()
+async def test_copy_current_websocket_context_outside_a_websocket(
+    app: Flask, client: TestClient
+) -> None:
+    async def f() -> None:
+        pass  # pragma: no cover
+
+    @app.get("/")
+    async def index() -> str:
+        with pytest.raises(RuntimeError, match="websocket context"):
+            copy_current_websocket_context(f)
+        return "refused"
+
+    assert (await client.get("/")).text == "refused"
+    with pytest.raises(RuntimeError, match="websocket context"):
+        copy_current_websocket_context(f)
 
 
 @guarded()
