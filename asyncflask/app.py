@@ -12,7 +12,6 @@ from types import TracebackType
 
 from flask.app import Flask as _WSGIFlask
 from flask.cli import AppGroup
-from flask.sansio.scaffold import setupmethod
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
 from flask.templating import Environment
 from flask.testing import FlaskCliRunner
@@ -582,7 +581,7 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
         """An async test client (httpx) that calls the app in-process."""
-        from .testing import TestApp, TestClient
+        from .testing import TestClient
 
         cls = self.test_client_class or TestClient
         return t.cast("TestClient", cls(self, use_cookies=use_cookies, **kwargs))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import json
+import re
 import sys
 import typing as t
 from collections.abc import AsyncIterator, Awaitable, Generator

@@ -121,7 +121,9 @@ class ServingMixin(App):
         self.while_serving_funcs.append(check_while_serving(func))
         return func
 
-    def add_background_task(self, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> None:
+    def add_background_task(
+        self, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+    ) -> None:
         """Run ``func(*args, **kwargs)`` in a task of its own (a plain
         function in a worker thread) with an app context, outside the
         request: the response does not wait for it. Shutdown waits for the

@@ -27,7 +27,11 @@ if t.TYPE_CHECKING:
 __all__ = [
     "ASGITransport",
     "TestApp",
-    "TestClient", "TestResponse", "WebsocketRejected", "WebsocketSession"]
+    "TestClient",
+    "TestResponse",
+    "WebsocketRejected",
+    "WebsocketSession",
+]
 
 
 class TestResponse(httpx.Response):

@@ -163,11 +163,10 @@ async def test_background_tasks_run_in_an_app_context_outside_the_request(app: F
         app.add_background_task(write_log, request.args["user"])
         return "welcome"
 
-    async with app.test_app() as test_app:
-        async with test_app.test_client() as client:
-            r = await client.post("/signup", query_string={"user": "ann"})
-            assert r.text == "welcome"
-            assert not any(s[0] == "ann" for s in seen)  # answered before the task ran
+    async with app.test_app() as test_app, test_app.test_client() as client:
+        r = await client.post("/signup", query_string={"user": "ann"})
+        assert r.text == "welcome"
+        assert not any(s[0] == "ann" for s in seen)  # answered before the task ran
     assert ("ann", "mail", "servingapp", False, None) in seen
     sync = [s for s in seen if s[0] == "sync"]
     assert sync[0][:3] == ("sync", "ann", "servingapp")
@@ -185,9 +184,8 @@ async def test_a_plain_view_adds_a_background_task(app: Flask) -> None:
         app.add_background_task(task)
         return "ok"
 
-    async with app.test_app() as test_app:
-        async with test_app.test_client() as client:
-            assert (await client.get("/")).text == "ok"
+    async with app.test_app() as test_app, test_app.test_client() as client:
+        assert (await client.get("/")).text == "ok"
     assert done == ["servingapp"]
 
 
@@ -251,8 +249,7 @@ async def test_an_error_in_a_background_task_is_logged_and_serving_goes_on(
     with caplog.at_level(logging.ERROR, logger=app.logger.name):
         async with app.test_app() as test_app, test_app.test_client() as client:
             assert (await client.get("/")).text == "ok"
-            while app.background_tasks:
-                await asyncio.sleep(0.01)
+            await asyncio.wait(set(app.background_tasks))
             assert (await client.get("/")).text == "ok"
     records = [r for r in caplog.records if "Exception in background task" in r.getMessage()]
     assert len(records) == 2
@@ -301,7 +298,7 @@ async def test_test_app_raises_when_startup_fails(app: Flask) -> None:
     def broken() -> None:
         raise OSError("port in use")
 
-    with pytest.raises(RuntimeError, match="Lifespan startup failed.*port in use"):
+    with pytest.raises(RuntimeError, match=r"Lifespan startup failed.*port in use"):
         async with app.test_app():
             pytest.fail("must not start")  # pragma: no cover
 
