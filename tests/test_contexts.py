@@ -278,6 +278,7 @@ async def test_copied_app_context_outlives_the_request(app: Flask, client: TestC
     but no request; its app context is torn down after it."""
     seen: list[Any] = []
     tasks: list[asyncio.Task[None]] = []
+    release = asyncio.Event()
 
     @app.teardown_appcontext
     def teardown(exc: BaseException | None) -> None:
@@ -289,16 +290,19 @@ async def test_copied_app_context_outlives_the_request(app: Flask, client: TestC
 
         @copy_current_app_context
         async def later(n: int) -> None:
-            await asyncio.sleep(0.05)
+            await release.wait()
             seen.append((current_app.name, g.user, n, has_request_context()))
 
         tasks.append(asyncio.create_task(later(1)))
         return "ok"
 
     assert (await client.get("/")).text == "ok"
-    assert len(seen) == 1  # the response came first
+    assert ("testapp", "ann", 1, False) not in seen  # the response came first
+    release.set()
     await tasks[0]
-    assert seen == [("teardown", "ann"), ("testapp", "ann", 1, False), ("teardown", "ann")]
+    # the request's app context and the copy's are torn down, the copy's after the task
+    assert sorted(seen[:2]) == [("teardown", "ann"), ("testapp", "ann", 1, False)]
+    assert seen[2:] == [("teardown", "ann")]
 
 
 async def test_copy_current_app_context_in_an_app_context(app: Flask) -> None:
