@@ -6,7 +6,9 @@ from .blueprints import Blueprint
 from .broadcast import Broadcast
 from .ctx import (
     after_this_request,
+    copy_current_app_context,
     copy_current_request_context,
+    copy_current_websocket_context,
     has_app_context,
     has_request_context,
 )
@@ -50,7 +52,9 @@ __all__ = [
     "Websocket",
     "abort",
     "after_this_request",
+    "copy_current_app_context",
     "copy_current_request_context",
+    "copy_current_websocket_context",
     "current_app",
     "flash",
     "g",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import inspect
 import os
 import sys
@@ -13,7 +12,6 @@ from types import TracebackType
 
 from flask.app import Flask as _WSGIFlask
 from flask.cli import AppGroup
-from flask.sansio.scaffold import setupmethod
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
 from flask.templating import Environment
 from flask.testing import FlaskCliRunner
@@ -35,6 +33,7 @@ from .jsonprovider import JSONProvider
 from .request import ClientDisconnected, Request
 from .response import Response
 from .routing import RoutingMixin, URLMap
+from .serving import ServingMixin
 from .signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -58,13 +57,13 @@ from .websocket import WebsocketScaffold
 from .wsdispatch import handle_websocket
 
 if t.TYPE_CHECKING:
-    from .testing import TestClient
+    from .testing import TestApp, TestClient
     from .typing import ASGIReceive, ASGISend, ResponseReturnValue, Scope
 
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 
 
-class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
+class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
     """The application: a Flask app that is an ASGI callable.
 
     ``app = Flask(__name__)`` takes the same arguments as Flask's. Serve it
@@ -78,11 +77,6 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
     session_interface: SessionInterface = SecureCookieSessionInterface()
     json_provider_class = JSONProvider
     url_map_class = URLMap
-    #: At server startup (unless testing), move everything loaded so far
-    #: (modules, the app and its routes: objects that live as long as the
-    #: process) out of the garbage collector's sight, so its full collections
-    #: stay short instead of showing up as latency spikes.
-    freeze_gc_on_startup = True
 
     def __init__(
         self,
@@ -132,6 +126,9 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
         #: Functions run at server shutdown, in reverse order.
         self.after_serving_funcs: list[t.Callable[[], t.Any]] = []
+        self.while_serving_funcs = []
+        self._serving_gens = []
+        self.background_tasks = set()
         if self.has_static_folder:
             if bool(static_host) != host_matching:
                 raise ValueError("Invalid static_host/host_matching combination")
@@ -206,34 +203,6 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 # variables taken in the last send, until the connection's
                 # next request: empty the contexts it refers to
                 ctx._release()
-
-    async def startup(self) -> None:
-        """Run the ``before_serving`` functions (ASGI lifespan startup)."""
-        async with self.app_context():
-            for func in self.before_serving_funcs:
-                await call_maybe_async(func)
-        if self.freeze_gc_on_startup and not self.testing:
-            gc.collect()
-            gc.freeze()
-
-    async def shutdown(self) -> None:
-        """Run the ``after_serving`` functions (ASGI lifespan shutdown)."""
-        async with self.app_context():
-            for func in reversed(self.after_serving_funcs):
-                await call_maybe_async(func)
-
-    @setupmethod
-    def before_serving(self, func: T) -> T:
-        """Register ``func`` to run when the server starts, before the first
-        request. A failure makes the server refuse to start."""
-        self.before_serving_funcs.append(func)
-        return func
-
-    @setupmethod
-    def after_serving(self, func: T) -> T:
-        """Register ``func`` to run when the server shuts down."""
-        self.after_serving_funcs.append(func)
-        return func
 
     # -- dispatch --------------------------------------------------------------
 
@@ -632,6 +601,14 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
 
         cls = self.test_client_class or TestClient
         return t.cast("TestClient", cls(self, use_cookies=use_cookies, **kwargs))
+
+    def test_app(self) -> TestApp:
+        """The app with its lifespan, for tests: ``async with app.test_app()
+        as test_app:`` runs startup on entering and shutdown (which waits for
+        background tasks) on leaving; ``test_app.test_client()`` calls it."""
+        from .testing import TestApp
+
+        return TestApp(self)
 
     def run(
         self,

@@ -1,4 +1,5 @@
-"""Blueprints: Flask's, plus ``before_serving`` / ``after_serving``."""
+"""Blueprints: Flask's, plus ``before_serving`` / ``while_serving`` /
+``after_serving``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask.sansio.blueprints import BlueprintSetupState
 from flask.sansio.scaffold import setupmethod
 
 from .files import StaticFilesMixin
+from .serving import check_while_serving
 from .websocket import WebsocketScaffold
 
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
@@ -36,4 +38,12 @@ class Blueprint(StaticFilesMixin, SansIOBlueprint, WebsocketScaffold):
     def after_serving(self, func: T) -> T:
         """Run ``func`` at server shutdown once the blueprint is registered."""
         self.record_once(lambda s: s.app.after_serving_funcs.append(func))  # type: ignore[attr-defined]
+        return func
+
+    @setupmethod
+    def while_serving(self, func: T) -> T:
+        """Register an async generator function on the app (see
+        ``Flask.while_serving``) once the blueprint is registered."""
+        check_while_serving(func)
+        self.record_once(lambda s: s.app.while_serving_funcs.append(func))  # type: ignore[attr-defined]
         return func

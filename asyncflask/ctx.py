@@ -18,7 +18,8 @@ from .signals import (
     appcontext_tearing_down,
     request_tearing_down,
 )
-from .utils import caller_awaits, is_async_callable, run_sync_only, wait_for
+from .utils import call_maybe_async, caller_awaits, is_async_callable, run_sync_only, wait_for
+from .websocket import has_websocket_context
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
@@ -36,7 +37,9 @@ __all__ = [
     "RequestContext",
     "_AppCtxGlobals",
     "after_this_request",
+    "copy_current_app_context",
     "copy_current_request_context",
+    "copy_current_websocket_context",
     "has_app_context",
     "has_request_context",
 ]
@@ -476,3 +479,45 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def copy_current_app_context(f: F) -> F:
+    """Wrap ``f`` so that it runs in an app context of the current app that
+    shares the current ``g`` (and no request), for example in a task
+    started with ``asyncio.create_task``. Each call pushes a new one, which
+    its ``teardown_appcontext`` functions end. The wrapped function is a
+    coroutine function."""
+    ctx = _cv_ctx.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_app_context' can only be used when an app context"
+            " is active, such as in a view function or in 'app.app_context()'."
+        )
+    app, g = ctx.app, ctx.g
+
+    @functools.wraps(f)
+    async def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        # pushed outside any request, as in a task of its own
+        token = _cv_ctx.set(t.cast(t.Any, None))
+        app_ctx = app.app_context()
+        app_ctx.g = g
+        try:
+            async with app_ctx:
+                return await call_maybe_async(f, *args, **kwargs)
+        finally:
+            _cv_ctx.reset(token)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def copy_current_websocket_context(f: F) -> F:
+    """Wrap ``f`` so that it runs in a copy of the current websocket
+    context (``websocket``, ``session``, ``g``), for example in a task that
+    sends messages while the view receives; wrapped as
+    :func:`copy_current_request_context` wraps."""
+    if not has_websocket_context():
+        raise RuntimeError(
+            "'copy_current_websocket_context' can only be used when a websocket"
+            " context is active, such as in a websocket view."
+        )
+    return copy_current_request_context(f)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 import typing as t
 from collections.abc import AsyncIterator, Awaitable, Generator
@@ -51,6 +52,17 @@ def _decode(data: bytes, charset: str | None) -> str:
         return data.decode("utf-8", "replace")
 
 
+def _origin_form(path: str) -> str:
+    """A request target's path: for an absolute-form target
+    (``http://host/path``, which some servers pass on whole) the part after
+    the host, else the target with a leading ``/``."""
+    match = _ABSOLUTE_FORM.match(path)
+    if match is None:
+        return "/" + path
+    return path[match.end() :] or "/"
+
+
+_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
 _DRAIN_LIMIT = 8 * 1024 * 1024
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 _PROXY_CODE = _Proxy.__getattribute__.__code__
@@ -207,7 +219,7 @@ class Request(SansIORequest):
             self.path = self._routing_path(scope, raw)
         else:
             path = scope["path"]
-            self.path = path if path[:1] == "/" else "/" + path
+            self.path = path if path[:1] == "/" else _origin_form(path)
 
     @staticmethod
     def _routing_path(scope: Scope, raw: bytes | None) -> str:
@@ -216,6 +228,8 @@ class Request(SansIORequest):
             path = unquote_to_bytes(raw).decode("utf-8", "replace")
         else:
             path = scope["path"]
+        if path[:1] != "/":
+            path = _origin_form(path)
         root_path = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
@@ -431,7 +445,7 @@ class Request(SansIORequest):
         if limit is not None and length is not None and length > limit:
             raise RequestEntityTooLarge()
         # no timer for a request without a body
-        if length or (length is None and self._raw_header(b"transfer-encoding") is not None):
+        if length or (length is None and self._unsized_body()):
             timeout = self.body_timeout
             if timeout is not None:
                 self._deadline = BodyDeadline(timeout)
@@ -532,11 +546,16 @@ class Request(SansIORequest):
         data = self._ready_data()
         if data is None and self._receive is None:
             return b""
-        if data is None and self.content_length in (0, None):
-            bodiless = self._raw_header(b"transfer-encoding") is None
-            if bodiless and self.scope.get("http_version", "1.1") in ("1.0", "1.1"):
-                return b""
+        if data is None and self.content_length in (0, None) and not self._unsized_body():
+            return b""
         return data
+
+    def _unsized_body(self) -> bool:
+        """Whether a body may come without ``Content-Length``: chunked, or
+        over HTTP/2 or 3, which frame the body themselves."""
+        if self._raw_header(b"transfer-encoding") is not None:
+            return True
+        return self.scope.get("http_version", "1.1") not in ("1.0", "1.1")
 
     @property
     def data(self) -> _Awaitable[bytes]:

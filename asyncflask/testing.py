@@ -24,7 +24,14 @@ if t.TYPE_CHECKING:
     from .app import Flask
     from .typing import ASGIReceive
 
-__all__ = ["ASGITransport", "TestClient", "TestResponse", "WebsocketRejected", "WebsocketSession"]
+__all__ = [
+    "ASGITransport",
+    "TestApp",
+    "TestClient",
+    "TestResponse",
+    "WebsocketRejected",
+    "WebsocketSession",
+]
 
 
 class TestResponse(httpx.Response):
@@ -226,6 +233,9 @@ class TestClient(httpx.AsyncClient):
         self.application = app
         self.use_cookies = use_cookies
         self._lifespan: _Lifespan | None = None
+        #: Whether ``async with`` runs the lifespan (not for the client of
+        #: a :class:`TestApp`, which runs it).
+        self.runs_lifespan = True
 
     def build_request(self, method: str, url: t.Any, **kwargs: t.Any) -> httpx.Request:
         """Build a request, translating Flask's test-client keywords."""
@@ -372,8 +382,9 @@ class TestClient(httpx.AsyncClient):
 
     async def __aenter__(self) -> TestClient:
         await super().__aenter__()
-        self._lifespan = _Lifespan(self.application)
-        await self._lifespan.startup()
+        if self.runs_lifespan:
+            self._lifespan = _Lifespan(self.application)
+            await self._lifespan.startup()
         return self
 
     async def __aexit__(
@@ -433,6 +444,54 @@ def _encode_files(data: dict[str, t.Any]) -> tuple[str, bytes] | None:
 
 def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "")
+
+
+class TestApp:
+    """An app with its lifespan, as Quart's ``app.test_app()``: ``async
+    with app.test_app() as test_app:`` runs startup (``before_serving``,
+    ``while_serving``) on entering, raising if it fails, and shutdown on
+    leaving; ``test_app.test_client()`` gives clients that call the app
+    meanwhile."""
+
+    __test__ = False
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._lifespan: _Lifespan | None = None
+
+    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
+        """A test client of the app; using it as ``async with`` does not
+        run the lifespan again."""
+        client = self.app.test_client(use_cookies=use_cookies, **kwargs)
+        client.runs_lifespan = False
+        return client
+
+    async def startup(self) -> None:
+        """Run the app's lifespan startup."""
+        if self._lifespan is not None:
+            raise RuntimeError("The test app has started already.")
+        lifespan = _Lifespan(self.app)
+        await lifespan.startup()
+        self._lifespan = lifespan
+
+    async def shutdown(self) -> None:
+        """Run the app's lifespan shutdown."""
+        lifespan, self._lifespan = self._lifespan, None
+        if lifespan is None:
+            raise RuntimeError("The test app has not started.")
+        await lifespan.shutdown()
+
+    async def __aenter__(self) -> TestApp:
+        await self.startup()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        await self.shutdown()
 
 
 class _Lifespan:

@@ -170,7 +170,8 @@ def async_to_sync(func: t.Callable[..., t.Awaitable[T]]) -> t.Callable[..., T]:
     @functools.wraps(func)
     def run(*args: t.Any, **kwargs: t.Any) -> T:
         rv = func(*args, **kwargs)
-        return wait_for(rv if inspect.iscoroutine(rv) else _awaited(rv))
+        coro: t.Coroutine[t.Any, t.Any, T] = rv if inspect.iscoroutine(rv) else _awaited(rv)
+        return wait_for(coro)
 
     return run
 

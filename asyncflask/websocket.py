@@ -99,6 +99,8 @@ class Websocket(Request):
             return
         self._check_open()
         items = headers.items() if isinstance(headers, t.Mapping) else headers or ()
+        # marked first: a task that sends while the view receives accepts once
+        self.accepted = True
         await self._send(
             {
                 "type": "websocket.accept",
@@ -106,7 +108,6 @@ class Websocket(Request):
                 "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in items],
             }
         )
-        self.accepted = True
 
     async def receive(self) -> str | bytes:
         """The next message, text or bytes; ``WebSocketDisconnect`` once

@@ -6,6 +6,7 @@ import contextlib
 import typing as t
 from itertools import chain
 
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import InternalServerError
 
 from .ctx import RequestContext
@@ -50,9 +51,11 @@ async def handle_websocket(app: Flask, scope: Scope, receive: ASGIReceive, send:
     error: BaseException | None = None
     try:
         try:
-            rv = await _dispatch(app, ws)
-        except WebSocketDisconnect:
-            rv = None
+            try:
+                rv = await _dispatch(app, ws)
+            except WebSocketDisconnect:
+                rv = None
+            _save_session(app, ctx, rv)
         except Exception as e:
             error = e
             await _server_error(app, ws, e)
@@ -89,6 +92,24 @@ async def _dispatch(app: Flask, ws: Websocket) -> Response | None:
         for func in reversed(after.get(name, ())):
             response = await call_maybe_async(func, response)
     return response
+
+
+def _save_session(app: Flask, ctx: WebsocketContext, response: Response | None) -> None:
+    """Save the session the view used, where the session interface keeps it
+    on the server. Flask's cookie session cannot be saved: no response
+    carries its cookie to the client."""
+    session = ctx._session
+    interface = app.session_interface
+    if session is None or interface.is_null_session(session):
+        return
+    if isinstance(interface, SecureCookieSessionInterface):
+        if session.modified:
+            app.logger.warning(
+                f"The session changed in the websocket view of {ctx.request.path} is not"
+                " saved: a cookie session is saved only by an HTTP response."
+            )
+        return
+    interface.save_session(app, session, response or app.response_class())  # type: ignore[arg-type]
 
 
 async def _before(app: Flask, ws: Websocket) -> t.Any:

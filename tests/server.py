@@ -62,6 +62,7 @@ __all__ = [
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ServerError(RuntimeError):
@@ -243,6 +244,10 @@ def _environment(env: Mapping[str, str | None] | None) -> dict[str, str]:
     environ = dict(os.environ)
     environ["PYTHONUNBUFFERED"] = "1"
     environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    # this checkout's package, whichever one the environment has installed
+    environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, (str(REPO_ROOT), environ.get("PYTHONPATH")))
+    )
     for key, value in (env or {}).items():
         if value is None:
             environ.pop(key, None)

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 import typing as t
 
+import h2.config
+import h2.connection
+import h2.events
 import pytest
 from werkzeug.exceptions import RequestTimeout
 
-from asyncflask import Flask, deadline, request
-from tests.server import HOST, Server, server_fixture
+from asyncflask import Flask, Request, deadline, request
+from tests.server import HOST, Server, run_server, server_fixture
 
 APP = """
 from asyncflask import Flask, request
@@ -302,3 +306,113 @@ async def test_the_watcher_runs_only_while_a_read_waits() -> None:
     await asyncio.sleep(deadline.TICK * 3)
     assert watcher.task is None
     assert watcher.reads == {}
+
+
+# -- other servers: chunked bodies, and HTTP/2 (bodies without Content-Length) --------------
+
+
+def _served_by(line: str) -> t.Callable[[], t.Iterator[Server]]:
+    def fixture() -> t.Iterator[Server]:
+        with run_server(APP, command=[sys.executable, "-m", *line.split()]) as server:
+            yield server
+
+    return pytest.fixture(scope="module")(fixture)
+
+
+uvicorn_h11 = _served_by("uvicorn app:app --host {host} --port {port} --http h11")
+hypercorn = _served_by("hypercorn app:app --bind {host}:{port}")
+
+
+@pytest.mark.parametrize("served", ["uvicorn_h11", "hypercorn"])
+@pytest.mark.parametrize("sent", [b"", b"5\r\nhello\r\n"], ids=["nothing", "one-chunk"])
+def test_a_stalled_chunked_body_is_408_under_other_servers(
+    request: pytest.FixtureRequest, served: str, sent: bytes
+) -> None:
+    server: Server = request.getfixturevalue(served)
+    with _connect(server) as sock:
+        start = time.monotonic()
+        sock.sendall(_head("/data", None, "Transfer-Encoding: chunked\r\n") + sent)
+        response = _read_all(sock)
+        elapsed = time.monotonic() - start
+    assert _status(response) == 408
+    assert 0.9 <= elapsed < 4
+    assert "Traceback" not in server.stderr
+
+
+def _h2_post(server: Server, path: str, chunks: list[bytes], end: bool) -> tuple[int, bytes, float]:
+    """POST over HTTP/2 (prior knowledge) without Content-Length: send
+    ``chunks``, then end the body (``end``) or stall; the answer's status,
+    body and how long it took."""
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    headers = [(":method", "POST"), (":path", path), (":scheme", "http"), (":authority", "x")]
+    conn.send_headers(1, headers)
+    for i, chunk in enumerate(chunks):
+        conn.send_data(1, chunk, end_stream=end and i == len(chunks) - 1)
+    status, body = 0, b""
+    with _connect(server) as sock:
+        start = time.monotonic()
+        sock.sendall(conn.data_to_send())
+        ended = False
+        while not ended:
+            data = sock.recv(65536)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    status = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, 1)
+                elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                    ended = True
+            sock.sendall(conn.data_to_send())
+        elapsed = time.monotonic() - start
+    return status, body, elapsed
+
+
+@pytest.mark.parametrize("chunks", [[], [b"hello"]], ids=["nothing", "one-frame"])
+def test_a_stalled_http2_body_is_408(hypercorn: Server, chunks: list[bytes]) -> None:
+    """HTTP/2 frames the body itself: no Content-Length, no chunked
+    encoding, and the same deadline."""
+    status, _, elapsed = _h2_post(hypercorn, "/data", chunks, end=False)
+    assert status == 408
+    assert 0.9 <= elapsed < 4
+    assert "Traceback" not in hypercorn.stderr
+
+
+def test_an_http2_body_in_time_is_read(hypercorn: Server) -> None:
+    status, body, _ = _h2_post(hypercorn, "/data", [b"01234", b"56789"], end=True)
+    assert (status, body) == (200, b'{"size":10}\n')
+
+
+@pytest.mark.parametrize(
+    ("http_version", "headers", "timed"),
+    [
+        ("2", [], True),
+        ("3", [], True),
+        ("1.1", [(b"transfer-encoding", b"chunked")], True),
+        ("1.1", [], False),
+        ("1.0", [], False),
+    ],
+)
+async def test_a_body_without_content_length_gets_a_deadline(
+    http_version: str, headers: list[tuple[bytes, bytes]], timed: bool
+) -> None:
+    """Where a body may come without ``Content-Length`` (HTTP/2 and 3, or
+    chunked), reading it has a deadline; HTTP/1 without either has no body."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": headers,
+        "http_version": http_version,
+    }
+
+    async def receive() -> dict[str, t.Any]:
+        return {"type": "http.request", "body": b"abc"}
+
+    req = Request(scope, receive)
+    req.body_timeout = 5
+    assert await req.get_data() == b"abc"
+    assert (req._deadline is not None) is timed

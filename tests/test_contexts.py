@@ -13,6 +13,7 @@ import pytest
 
 from asyncflask import (
     Flask,
+    copy_current_app_context,
     copy_current_request_context,
     current_app,
     g,
@@ -270,6 +271,59 @@ async def test_copied_request_context_shares_g(app: Flask, client: TestClient) -
         return await asyncio.create_task(read_g())
 
     assert (await client.get("/")).text == "ann /"
+
+
+async def test_copied_app_context_outlives_the_request(app: Flask, client: TestClient) -> None:
+    """A task started in a view, wrapped with ``copy_current_app_context``,
+    runs after the response with ``current_app`` and the request's ``g``,
+    but no request; its app context is torn down after it."""
+    seen: list[Any] = []
+    tasks: list[asyncio.Task[None]] = []
+    release = asyncio.Event()
+
+    @app.teardown_appcontext
+    def teardown(exc: BaseException | None) -> None:
+        seen.append(("teardown", g.get("user")))
+
+    @app.route("/")
+    async def index() -> str:
+        g.user = "ann"
+
+        @copy_current_app_context
+        async def later(n: int) -> None:
+            await release.wait()
+            seen.append((current_app.name, g.user, n, has_request_context()))
+
+        tasks.append(asyncio.create_task(later(1)))
+        return "ok"
+
+    assert (await client.get("/")).text == "ok"
+    assert ("testapp", "ann", 1, False) not in seen  # the response came first
+    release.set()
+    await tasks[0]
+    # the request's app context and the copy's are torn down, the copy's after the task
+    assert sorted(seen[:2]) == [("teardown", "ann"), ("testapp", "ann", 1, False)]
+    assert seen[2:] == [("teardown", "ann")]
+
+
+async def test_copy_current_app_context_in_an_app_context(app: Flask) -> None:
+    async with app.app_context():
+        g.value = 1
+
+        @copy_current_app_context
+        def read() -> tuple[str, int]:
+            return current_app.name, g.value
+
+    assert await read() == ("testapp", 1)
+    assert has_app_context() is False
+
+
+async def test_copy_current_app_context_outside() -> None:
+    def f() -> None:
+        return None  # pragma: no cover
+
+    with pytest.raises(RuntimeError, match="app context is active"):
+        copy_current_app_context(f)
 
 
 async def test_g_is_not_shared_between_sequential_requests(app: Flask, client: TestClient) -> None:

@@ -23,7 +23,7 @@ LAYERS: list[list[str]] = [
         *("typing", "utils", "signals", "sessions", "jsonprovider", "matcher", "globals"),
         *("debug", "deadline"),
     ],
-    ["asgi", "formparser", "flaskglobals"],
+    ["asgi", "formparser", "flaskglobals", "serving"],
     ["streaming", "request"],
     ["response", "websocket"],
     ["files", "sse", "routing", "views", "wstesting"],

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
+import sys
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from werkzeug.routing import BaseConverter, Map
 
-from asyncflask import Blueprint, Flask, abort, g, request, url_for
+from asyncflask import Blueprint, Flask, Request, abort, g, request, url_for
 from asyncflask.testing import ASGITransport, TestClient
+from tests.server import Server, run_server
 
 # -- converters ----------------------------------------------------------------
 
@@ -754,3 +759,105 @@ async def test_a_map_class_of_the_users_routes_the_same() -> None:
         assert (await client.get("/plain", follow_redirects=False)).status_code == 308
         assert (await client.post("/items/7")).status_code == 405
         assert (await client.get("/items/x")).status_code == 404
+
+
+# -- absolute-form request targets ----------------------------------------------------------
+
+ABSOLUTE_APP = """
+from asyncflask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.get("/")
+async def root():
+    return {"path": request.path}
+
+
+@app.get("/a/<name>")
+async def named(name):
+    return {"path": request.path, "name": name, "q": request.args.get("q"), "url": request.url}
+"""
+
+#: the servers, and how each passes an absolute-form target on: uvicorn's
+#: h11 protocol and hypercorn put the whole URL in the scope's path, uvicorn
+#: with httptools only its path
+ABSOLUTE_SERVERS = {
+    "uvicorn-h11": "uvicorn app:app --host {host} --port {port} --http h11",
+    "uvicorn-httptools": "uvicorn app:app --host {host} --port {port} --http httptools",
+    "hypercorn": "hypercorn app:app --bind {host}:{port}",
+}
+
+
+@pytest.fixture(scope="module", params=list(ABSOLUTE_SERVERS))
+def absolute_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    command = [sys.executable, "-m", *ABSOLUTE_SERVERS[request.param].split()]
+    with run_server(ABSOLUTE_APP, command=command) as server:
+        yield server
+
+
+def _raw_get(server: Server, target: bytes) -> tuple[int, bytes]:
+    head = b"GET " + target + b" HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(head)
+        response = b""
+        while chunk := sock.recv(65536):
+            response += chunk
+    return int(response.split(b" ", 2)[1]), response.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [b"http://example.com/a/x%20y?q=1", b"http://example.com:8080/a/x%20y?q=1", b"/a/x%20y?q=1"],
+    ids=["absolute", "absolute-with-port", "origin"],
+)
+def test_an_absolute_form_target_routes_by_its_path(absolute_server: Server, target: bytes) -> None:
+    status, body = _raw_get(absolute_server, target)
+    assert status == 200
+    got = json.loads(body)
+    assert got["path"] == "/a/x y"
+    assert got["name"] == "x y"
+    assert got["q"] == "1"
+    assert got["url"].endswith("/a/x%20y?q=1")
+    assert "Traceback" not in absolute_server.stderr
+
+
+def test_an_absolute_form_target_without_a_path_is_the_root(absolute_server: Server) -> None:
+    status, body = _raw_get(absolute_server, b"https://example.com")
+    if absolute_server.proc.args[-1] == "httptools":  # type: ignore[index]
+        # httptools' parser refuses it before the app is called
+        assert (status, body) == (400, b"Invalid HTTP request received.")
+    else:
+        assert (status, json.loads(body)) == (200, {"path": "/"})
+
+
+@pytest.mark.parametrize(
+    ("path", "raw_path", "expected"),
+    [
+        ("http://example.com/a/b", b"http://example.com/a/b", "/a/b"),
+        ("http://example.com/a b", b"http://example.com/a%20b", "/a b"),
+        ("HTTPS://[::1]:8443/x/", None, "/x/"),
+        ("http://example.com", b"http://example.com", "/"),
+        ("svn+ssh://host/repo", None, "/repo"),
+        ("ping", None, "/ping"),
+        ("*", None, "/*"),
+        ("/http://example.com/a", None, "/http://example.com/a"),
+    ],
+)
+def test_request_path_of_a_target(path: str, raw_path: bytes | None, expected: str) -> None:
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": path, "headers": []}
+    if raw_path is not None:
+        scope["raw_path"] = raw_path
+    assert Request(scope).path == expected
+
+
+def test_an_absolute_form_target_under_a_root_path() -> None:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "http://example.com/api/a/b",
+        "raw_path": b"http://example.com/api/a/b",
+        "root_path": "/api",
+        "headers": [],
+    }
+    assert Request(scope).path == "/a/b"

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from flask.sessions import SecureCookieSession, SessionInterface
 
 from asyncflask import (
     Blueprint,
@@ -17,6 +19,7 @@ from asyncflask import (
     Response,
     WebSocketDisconnect,
     abort,
+    copy_current_websocket_context,
     g,
     has_websocket_context,
     request,
@@ -137,6 +140,166 @@ async def test_session_is_read_from_the_cookie(app: Flask, client: TestClient) -
     await client.post("/login")
     async with client.websocket("/ws/me") as ws:
         assert await ws.receive() == "ann"
+
+
+class ServerSideSessions(SessionInterface):
+    """Sessions kept in a dict on the server; the cookie holds their id."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, dict[str, Any]] = {}
+
+    def open_session(self, app: Any, request: Any) -> SecureCookieSession:
+        sid = request.cookies.get("sid") or uuid.uuid4().hex
+        session = SecureCookieSession(self.store.get(sid, {}))
+        session.sid = sid  # type: ignore[attr-defined]
+        return session
+
+    def save_session(self, app: Any, session: Any, response: Any) -> None:
+        self.store[session.sid] = dict(session)
+        response.set_cookie("sid", session.sid)
+
+
+@pytest.fixture
+def server_sessions(app: Flask) -> ServerSideSessions:
+    interface = ServerSideSessions()
+    app.session_interface = interface
+
+    @app.post("/login")
+    async def login() -> str:
+        session["user"] = "ann"
+        return "ok"
+
+    @app.get("/me")
+    async def me() -> dict[str, Any]:
+        return dict(session)
+
+    @app.websocket("/ws/visit")
+    async def visit() -> None:
+        session["visits"] = session.get("visits", 0) + 1
+        await websocket.send(str(session["visits"]))
+        if await websocket.receive() == "stay":
+            await websocket.receive()  # until the client goes away
+
+    return interface
+
+
+@guarded()
+@pytest.mark.parametrize("ending", ["view-returns", "client-leaves"])
+async def test_a_session_changed_in_a_websocket_is_saved_server_side(
+    server_sessions: ServerSideSessions, client: TestClient, ending: str
+) -> None:
+    await client.post("/login")
+    for expected in ("1", "2"):
+        async with client.websocket("/ws/visit") as ws:
+            assert await ws.receive() == expected
+            await ws.send("stay" if ending == "client-leaves" else "bye")
+            if ending == "view-returns":
+                with pytest.raises(WebSocketDisconnect) as closed:
+                    await ws.receive()
+                assert closed.value.code == 1000
+    r = await client.get("/me")
+    assert r.get_json() == {"user": "ann", "visits": 2}
+
+
+@guarded()
+async def test_a_websocket_that_does_not_touch_the_session_saves_nothing(
+    server_sessions: ServerSideSessions, app: Flask, client: TestClient
+) -> None:
+    @app.websocket("/ws/quiet")
+    async def quiet() -> None:
+        await websocket.send("hi")
+
+    async with client.websocket("/ws/quiet") as ws:
+        assert await ws.receive() == "hi"
+    assert server_sessions.store == {}
+
+
+@guarded()
+async def test_a_cookie_session_changed_in_a_websocket_is_not_saved_and_says_so(
+    app: Flask, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.secret_key = "s3cret"
+
+    @app.get("/me")
+    async def me() -> dict[str, Any]:
+        return dict(session)
+
+    @app.websocket("/ws/set")
+    async def set_user() -> None:
+        session["user"] = "bob"
+        await websocket.send("set")
+
+    @app.websocket("/ws/read")
+    async def read_user() -> None:
+        await websocket.send(session.get("user", "nobody"))
+
+    with caplog.at_level(logging.WARNING, logger=app.logger.name):
+        async with client.websocket("/ws/set") as ws:
+            assert await ws.receive() == "set"
+        async with client.websocket("/ws/read") as ws:
+            assert await ws.receive() == "nobody"
+    assert (await client.get("/me")).get_json() == {}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "/ws/set is not saved" in warnings[0]
+
+
+@guarded()
+async def test_a_websocket_reading_a_null_session_saves_nothing(
+    app: Flask, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.websocket("/ws/read")
+    async def read_user() -> None:
+        await websocket.send(session.get("user", "nobody"))
+
+    with caplog.at_level(logging.WARNING, logger=app.logger.name):
+        async with client.websocket("/ws/read") as ws:
+            assert await ws.receive() == "nobody"
+    assert caplog.records == []
+
+
+@guarded()
+async def test_copy_current_websocket_context_sends_from_another_task(
+    app: Flask, client: TestClient
+) -> None:
+    @app.websocket("/ws/ticker/<name>")
+    async def ticker(name: str) -> None:
+        g.prefix = name
+
+        @copy_current_websocket_context
+        async def tick() -> None:
+            for n in range(3):
+                await websocket.send(f"{g.prefix} {websocket.path} {n}")
+
+        task = asyncio.create_task(tick())
+        assert await websocket.receive() == "stop"
+        await task
+
+    async with client.websocket("/ws/ticker/t") as ws:
+        assert [await ws.receive() for _ in range(3)] == [
+            "t /ws/ticker/t 0",
+            "t /ws/ticker/t 1",
+            "t /ws/ticker/t 2",
+        ]
+        await ws.send("stop")
+
+
+@guarded()
+async def test_copy_current_websocket_context_outside_a_websocket(
+    app: Flask, client: TestClient
+) -> None:
+    async def f() -> None:
+        pass  # pragma: no cover
+
+    @app.get("/")
+    async def index() -> str:
+        with pytest.raises(RuntimeError, match="websocket context"):
+            copy_current_websocket_context(f)
+        return "refused"
+
+    assert (await client.get("/")).text == "refused"
+    with pytest.raises(RuntimeError, match="websocket context"):
+        copy_current_websocket_context(f)
 
 
 @guarded()
