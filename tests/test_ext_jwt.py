@@ -174,7 +174,10 @@ async def test_cookies_mode_with_csrf(cookie_app: Flask) -> None:
         r = await client.post("/orders", json={"item": "tea"})
         assert (r.status_code, r.get_json()) == (401, {"msg": "Missing CSRF token"})
         r = await client.post("/orders", json={"item": "tea"}, headers={"X-CSRF-TOKEN": "bad"})
-        assert (r.status_code, r.get_json()) == (401, {"msg": "CSRF double submit tokens do not match"})
+        assert (r.status_code, r.get_json()) == (
+            401,
+            {"msg": "CSRF double submit tokens do not match"},
+        )
         r = await client.post("/orders", json={"item": "tea"}, headers={"X-CSRF-TOKEN": csrf})
         assert (r.status_code, r.get_json()["by"]) == (201, "alice")
         r = await client.delete("/logout", headers={"X-CSRF-TOKEN": csrf})
@@ -182,7 +185,10 @@ async def test_cookies_mode_with_csrf(cookie_app: Flask) -> None:
         assert "access_token_cookie=;" in r.headers["Set-Cookie"]
         assert client.cookies.get("access_token_cookie") is None
         r = await client.get("/protected")
-        assert (r.status_code, r.get_json()) == (401, {"msg": 'Missing cookie "access_token_cookie"'})
+        assert (r.status_code, r.get_json()) == (
+            401,
+            {"msg": 'Missing cookie "access_token_cookie"'},
+        )
 
 
 async def test_the_csrf_token_from_a_form_field(cookie_app: Flask) -> None:
