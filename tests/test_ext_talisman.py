@@ -28,9 +28,7 @@ def secured() -> tuple[Flask, Talisman]:
     @app.get("/")
     async def index() -> str:
         session["seen"] = True
-        return await render_template_string(
-            '<script nonce="{{ csp_nonce() }}">go()</script>'
-        )
+        return await render_template_string('<script nonce="{{ csp_nonce() }}">go()</script>')
 
     @app.get("/embeddable")
     @talisman(frame_options="SAMEORIGIN", content_security_policy={"default-src": "*"})
