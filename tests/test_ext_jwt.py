@@ -209,3 +209,22 @@ async def test_the_csrf_token_from_a_form_field(cookie_app: Flask) -> None:
         assert (r.status_code, r.get_json()) == (200, {"note": "hi"})
         r = await client.post("/note", data={"text": "hi"})
         assert r.status_code == 401
+
+
+async def test_a_token_in_the_json_body(caplog: pytest.LogCaptureFixture) -> None:
+    """``JWT_TOKEN_LOCATION = ["json"]`` reads ``request.json`` in code that
+    cannot await: with ``LOAD_REQUEST_BODY`` it works; without, the request
+    is a 500 whose logged error names the fix."""
+    app = make_app(JWT_TOKEN_LOCATION=["headers", "json"], LOAD_REQUEST_BODY=True)
+    async with app.test_client() as client:
+        token = (await login(client))["access_token"]
+        r = await client.post("/orders", json={"item": "tea", "access_token": token})
+        assert (r.status_code, r.get_json()["by"]) == (201, "alice")
+        r = await client.post("/orders", json={"item": "tea"})
+        assert r.status_code == 401
+    app = make_app(JWT_TOKEN_LOCATION=["json"])
+    async with app.test_client() as client:
+        token = (await login(client))["access_token"]
+        r = await client.post("/orders", json={"item": "tea", "access_token": token})
+        assert r.status_code == 500
+    assert "LOAD_REQUEST_BODY" in caplog.text
