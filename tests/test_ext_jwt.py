@@ -228,3 +228,20 @@ async def test_a_token_in_the_json_body(caplog: pytest.LogCaptureFixture) -> Non
         r = await client.post("/orders", json={"item": "tea", "access_token": token})
         assert r.status_code == 500
     assert "LOAD_REQUEST_BODY" in caplog.text
+
+
+async def test_a_forged_token_is_401_with_an_invalid_token_loader() -> None:
+    """Flask-JWT-Extended answers a bad token with 422 unless the app says
+    otherwise, as its documentation shows, with ``invalid_token_loader``."""
+    app = make_app()
+    jwt: JWTManager = app.extensions["flask-jwt-extended"]
+
+    @jwt.invalid_token_loader
+    def invalid_token(reason: str) -> t.Any:
+        return jsonify(msg=reason), 401
+
+    async with app.test_client() as client:
+        head, payload, _ = (await login(client))["access_token"].split(".")
+        forged = f"{head}.{payload}.c2lnbmVkIGJ5IHNvbWVvbmUgZWxzZQ"
+        r = await client.get("/protected", headers={"Authorization": f"Bearer {forged}"})
+        assert (r.status_code, r.get_json()) == (401, {"msg": "Signature verification failed"})
