@@ -48,6 +48,11 @@ def limited() -> tuple[Flask, Limiter]:
     async def by_key() -> t.Any:
         return {"key": request.headers.get("X-Api-Key")}
 
+    @app.route("/report")
+    @limiter.limit("2 per hour")
+    def report() -> str:  # a plain view: it and its limit check run in a worker thread
+        return f"report {request.args['year']}"
+
     api = Blueprint("api", __name__, url_prefix="/api")
 
     @api.get("/items")
@@ -140,3 +145,14 @@ async def test_a_custom_429_handler(limited: tuple[Flask, Limiter]) -> None:
         assert r.status_code == 429
         assert r.get_json() == {"error": "slow down", "limit": "1 per 1 day"}
         assert "Retry-After" in r.headers
+
+
+async def test_a_limit_on_a_plain_view(limited: tuple[Flask, Limiter]) -> None:
+    app, _ = limited
+    async with app.test_client() as client:
+        for year in ("2023", "2024"):
+            r = await client.get(f"/report?year={year}")
+            assert (r.status_code, r.text) == (200, f"report {year}")
+        r = await client.get("/report?year=2025")
+        assert r.status_code == 429
+        assert 0 < int(r.headers["Retry-After"]) <= 3600
