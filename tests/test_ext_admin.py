@@ -1,6 +1,7 @@
 """Flask-Admin on asyncflask, set up as its documentation shows
 (``Admin(app)``, a ``BaseView`` whose ``@expose`` methods render their
-templates with ``self.render``), with an ``async def`` view method."""
+templates with ``self.render``, with an ``async def`` view method, and a
+Flask-SQLAlchemy ``ModelView`` listing, creating and editing rows)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from flask_admin import Admin, BaseView, expose
+from flask_admin.contrib.sqla import ModelView
 from flask_babel import Babel
+from flask_sqlalchemy import SQLAlchemy
 
 from asyncflask import Flask, request
 
@@ -49,10 +52,28 @@ def admin_app(tmp_path: Path) -> Flask:
     )
     app = Flask("adminapp", root_path=str(tmp_path))
     app.secret_key = "admin secret"
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    db = SQLAlchemy(app)
+
+    class Post(db.Model):  # type: ignore[name-defined,misc]
+        id = db.Column(db.Integer, primary_key=True)
+        title = db.Column(db.String(80), nullable=False)
+
+    with app.app_context():
+        db.create_all()
+        db.session.add(Post(title="First post"))
+        db.session.commit()
+
     Babel(app)  # Flask-Admin translates with Flask-Babel when it is installed
     admin = Admin(app, name="microblog")
     admin.add_view(AnalyticsView(name="Analytics", endpoint="analytics"))
     admin.add_view(HiddenView(name="Hidden", endpoint="hidden"))
+    admin.add_view(ModelView(Post, db))
+
+    @app.get("/titles")
+    async def titles() -> t.Any:
+        return [p.title for p in db.session.scalars(db.select(Post).order_by(Post.id))]
+
     return app
 
 
@@ -79,3 +100,17 @@ async def test_an_inaccessible_view_is_403(admin_app: Flask) -> None:
         assert (await client.get("/admin/hidden/")).status_code == 403
         r = await client.get("/admin/hidden/", headers={"X-Admin": "yes"})
         assert (r.status_code, r.text) == (200, "secret")
+
+
+async def test_a_model_view_lists_creates_and_edits(admin_app: Flask) -> None:
+    async with admin_app.test_client() as client:
+        r = await client.get("/admin/post/")
+        assert r.status_code == 200
+        assert "First post" in r.text
+        r = await client.post("/admin/post/new/", data={"title": "Second post"})
+        assert (r.status_code, r.headers["Location"]) == (302, "/admin/post/")
+        r = await client.post("/admin/post/edit/?id=1", data={"title": "First, edited"})
+        assert r.status_code == 302
+        assert (await client.get("/titles")).get_json() == ["First, edited", "Second post"]
+        r = await client.post("/admin/post/new/", data={"title": ""})
+        assert (r.status_code, "This field is required." in r.text) == (200, True)
