@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask.cli import AppGroup
-from flask.sansio.blueprints import Blueprint as SansIOBlueprint
+from flask.blueprints import Blueprint as FlaskBlueprint
 from flask.sansio.blueprints import BlueprintSetupState
 from flask.sansio.scaffold import setupmethod
 
@@ -19,14 +18,12 @@ T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 __all__ = ["Blueprint", "BlueprintSetupState"]
 
 
-class Blueprint(StaticFilesMixin, SansIOBlueprint, WebsocketScaffold):
+class Blueprint(StaticFilesMixin, FlaskBlueprint, WebsocketScaffold):  # type: ignore[misc]
     """A group of routes, hooks and error handlers registered on an app
-    later, with an optional ``url_prefix`` (as Flask's ``Blueprint``)."""
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        #: Click commands, merged into ``app.cli`` on registration.
-        self.cli = AppGroup()
+    later, with an optional ``url_prefix`` (as Flask's ``Blueprint``, and a
+    ``flask.Blueprint`` to extensions that check, such as Flask-Limiter).
+    Its ``cli`` holds click commands, merged into ``app.cli`` on
+    registration."""
 
     @setupmethod
     def before_serving(self, func: T) -> T:
