@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
 import typing as t
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from urllib.parse import urljoin
 
 import anyio
-from werkzeug.datastructures import ContentRange, Headers
+import anyio.from_thread
+from werkzeug.datastructures import ContentRange, EnvironHeaders, Headers
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import (
     generate_etag,
@@ -24,6 +26,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
 from werkzeug.utils import get_content_type
+from werkzeug.wsgi import _RangeWrapper
 
 from .globals import _cv_ctx
 from .streaming import send_stream
@@ -31,9 +34,11 @@ from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
 from .utils import run_in_thread
 
 if t.TYPE_CHECKING:
+    from werkzeug.sansio.response import Response as _AnyResponse
+
     from .request import Request
 
-__all__ = ["JSONResponse", "Response", "StreamingResponse"]
+__all__ = ["JSONResponse", "Response", "StreamingResponse", "from_werkzeug"]
 
 logger = logging.getLogger("asyncflask")
 
@@ -64,6 +69,12 @@ class Response(SansIOResponse):
     #: For streamed bodies: ``(seconds, chunk)`` to send ``chunk`` whenever
     #: nothing was sent for that long (server-sent events' keep-alive).
     keepalive: tuple[float, bytes] | None = None
+    #: Set by ``send_file``: the body is a file, not to be read into memory
+    #: by ``get_data()`` (Werkzeug's attribute; compression turns it off).
+    direct_passthrough = False
+    #: Whether ``get_data()`` may read a sync iterable body into a list.
+    implicit_sequence_conversion = True
+    _on_close: list[t.Callable[[], t.Any]] | tuple[()] = ()
 
     response: list[bytes] | Iterable[str | bytes] | AsyncIterable[str | bytes]
     _headers: Headers | None
@@ -76,7 +87,10 @@ class Response(SansIOResponse):
         headers: HeadersValue | None = None,
         mimetype: str | None = None,
         content_type: str | None = None,
+        direct_passthrough: bool = False,
     ) -> None:
+        if direct_passthrough:
+            self.direct_passthrough = True
         if headers is None and content_type is None:
             # the common case, without Werkzeug's general header handling
             self._headers = None
@@ -134,17 +148,94 @@ class Response(SansIOResponse):
         return not self.is_sequence
 
     def get_data(self, as_text: bool = False) -> t.Any:
-        """The body as bytes (or text). A sync iterable is consumed and kept;
-        an async one cannot be read here and raises ``RuntimeError``."""
-        if not isinstance(self.response, list):
-            if isinstance(self.response, AsyncIterable):
-                raise RuntimeError(
-                    "The body of a response with an async iterable cannot be"
-                    " read synchronously; it is produced while it is sent."
-                )
-            self.response = [_encode(c) for c in self.response]
+        """The body as bytes (or text). A sync iterable is consumed and kept
+        (not with :attr:`direct_passthrough`); an async one cannot be read
+        here and raises ``RuntimeError``."""
+        self._ensure_sequence()
         data = b"".join(t.cast(list[bytes], self.response))
         return data.decode() if as_text else data
+
+    def _ensure_sequence(self) -> None:
+        if isinstance(self.response, list):
+            return
+        if isinstance(self.response, AsyncIterable):
+            raise RuntimeError(
+                "The body of a response with an async iterable cannot be"
+                " read synchronously; it is produced while it is sent."
+            )
+        if self.direct_passthrough:
+            raise RuntimeError(
+                "Attempted implicit sequence conversion but the response"
+                " object is in direct passthrough mode."
+            )
+        if not self.implicit_sequence_conversion:
+            raise RuntimeError(
+                "The response object required the iterable to be a sequence,"
+                " but the implicit conversion was disabled. Call"
+                " make_sequence() yourself."
+            )
+        self.make_sequence()
+
+    def make_sequence(self) -> None:
+        """Read a sync iterable body into a list (closing the iterable
+        when the response is closed)."""
+        if isinstance(self.response, list):
+            return
+        close = getattr(self.response, "close", None)
+        self.response = list(self.iter_encoded())
+        if close is not None:
+            self.call_on_close(close)
+
+    def iter_encoded(self) -> Iterator[bytes]:
+        """The body as an iterator of bytes. For an async body it can be
+        pulled from a worker thread (as a body wrapped by a Flask extension
+        is, while it is sent), not from the event loop's thread."""
+        body = self.response
+        if isinstance(body, AsyncIterable):
+            bridge = _AsyncBody(body, self.encode_chunk)
+            self.call_on_close(bridge.aclose)
+            return bridge
+        encode = self.encode_chunk
+        return (item if type(item) is bytes else encode(item) for item in body)
+
+    def freeze(self) -> None:
+        """Read the whole body into memory, set ``Content-Length`` and an
+        ``ETag``, as Werkzeug does."""
+        self.response = list(self.iter_encoded())
+        self.headers["Content-Length"] = str(sum(map(len, self.response)))
+        self.add_etag()
+
+    def call_on_close(self, func: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
+        """Call ``func`` once the response has been sent (or closed); an
+        async ``func`` is awaited. Returns ``func``, to be a decorator."""
+        if isinstance(self._on_close, tuple):
+            self._on_close = []
+        self._on_close.append(func)
+        return func
+
+    def close(self) -> None:
+        """Close the body's iterable and call the :meth:`call_on_close`
+        functions (async ones cannot be awaited here and are skipped)."""
+        close = getattr(self.response, "close", None)
+        if close is not None:
+            close()
+        for func in self._on_close:
+            rv = func()
+            if inspect.iscoroutine(rv):
+                rv.close()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def _run_on_close(self) -> None:
+        with anyio.CancelScope(shield=True):
+            for func in self._on_close:
+                rv = func()
+                if inspect.isawaitable(rv):
+                    await rv
 
     def set_data(self, value: str | bytes | bytearray) -> None:
         """Replace the body (and set ``Content-Length``)."""
@@ -193,23 +284,29 @@ class Response(SansIOResponse):
 
     def make_conditional(
         self,
-        request: Request,
+        request_or_environ: Request | dict[str, t.Any],
         accept_ranges: bool | str = False,
         complete_length: int | None = None,
     ) -> Response:
-        """Answer a conditional ``GET``/``HEAD`` for a buffered body, as
-        Werkzeug does: 304 (or 412 with ``If-Match``) when the resource is
-        not modified, 206 for a satisfiable single ``Range``, 416 for an
-        unsatisfiable one. Returns ``self``."""
-        if request.method not in ("GET", "HEAD"):
+        """Answer a conditional ``GET``/``HEAD`` (given the request or a WSGI
+        environ), as Werkzeug does: 304 (or 412 with ``If-Match``) when the
+        resource is not modified, 206 for a satisfiable single ``Range`` of a
+        buffered body or of a sync one with ``complete_length`` (a file from
+        Flask's ``send_file``), 416 for an unsatisfiable one. Returns
+        ``self``."""
+        if isinstance(request_or_environ, dict):
+            method = request_or_environ.get("REQUEST_METHOD")
+            headers: Headers | EnvironHeaders = EnvironHeaders(request_or_environ)
+        else:
+            method, headers = request_or_environ.method, request_or_environ.headers
+        if method not in ("GET", "HEAD"):
             return self
         self.headers.setdefault("Date", http_date())
         if accept_ranges:
             self.accept_ranges = "bytes" if accept_ranges is True else accept_ranges
-        headers = request.headers
         is206 = False
-        if accept_ranges and isinstance(self.response, list):
-            is206 = self._apply_buffered_range(headers, complete_length)
+        if accept_ranges and not isinstance(self.response, AsyncIterable):
+            is206 = self._range_of_body(headers, complete_length)
         if not is206 and not is_resource_modified(
             http_range=headers.get("Range"),
             http_if_range=headers.get("If-Range"),
@@ -222,11 +319,16 @@ class Response(SansIOResponse):
             self.status_code = 412 if parse_etags(headers.get("If-Match")) else 304
         return self
 
-    def _apply_buffered_range(self, headers: Headers, complete_length: int | None) -> bool:
+    def _range_of_body(
+        self, headers: Headers | EnvironHeaders, complete_length: int | None
+    ) -> bool:
         value = headers.get("Range")
-        data = self.get_data()
+        buffered = isinstance(self.response, list)
+        if value is None or "," in value or not (buffered or complete_length):
+            return False
+        data = self.get_data() if buffered else b""
         length = complete_length if complete_length is not None else len(data)
-        if value is None or not length or "," in value:
+        if not length:
             return False
         if headers.get("If-Range") is not None and is_resource_modified(
             http_range=value,
@@ -241,7 +343,13 @@ class Response(SansIOResponse):
         if span is None:
             raise RequestedRangeNotSatisfiable(length)
         start, end = span
-        self.set_data(data[start:end])
+        if buffered:
+            self.set_data(data[start:end])
+        else:
+            self.response = _RangeWrapper(
+                t.cast(Iterable[bytes], self.response), start, end - start
+            )
+            self.content_length = end - start
         self.content_range = ContentRange("bytes", start, end, length)
         self.status_code = 206
         return True
@@ -309,23 +417,27 @@ class Response(SansIOResponse):
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         """Send this response: ``http.response.start`` and the body."""
-        await send(
-            {
-                "type": "http.response.start",
-                "status": self._status_code,
-                "headers": self.asgi_headers(scope),
-            }
-        )
-        body = self.response
-        status = self._status_code
-        if scope["method"] == "HEAD" or status < 200 or status == 204 or status == 304:
-            await send({"type": "http.response.body", "body": b""})
-            await self.aclose_body()
-        elif isinstance(body, list):
-            data = body[0] if len(body) == 1 else b"".join(body)
-            await send({"type": "http.response.body", "body": data})
-        else:
-            await self._send_stream(receive, send)
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self._status_code,
+                    "headers": self.asgi_headers(scope),
+                }
+            )
+            body = self.response
+            status = self._status_code
+            if scope["method"] == "HEAD" or status < 200 or status == 204 or status == 304:
+                await send({"type": "http.response.body", "body": b""})
+                await self.aclose_body()
+            elif isinstance(body, list):
+                data = body[0] if len(body) == 1 else b"".join(body)
+                await send({"type": "http.response.body", "body": data})
+            else:
+                await self._send_stream(receive, send)
+        finally:
+            if self._on_close:
+                await self._run_on_close()
 
     async def _send_stream(self, receive: ASGIReceive, send: ASGISend) -> None:
         """Send the body as it is produced, stopping (and closing the body's
@@ -376,6 +488,69 @@ class Response(SansIOResponse):
         close = getattr(body, "close", None)
         if close is not None:
             await run_in_thread(close)
+
+
+class _AsyncBody:
+    """An async body as a sync iterator of bytes, for a worker thread:
+    each item is fetched on the event loop while the thread waits."""
+
+    def __init__(self, body: AsyncIterable[t.Any], encode: t.Callable[[t.Any], bytes]) -> None:
+        self.body = body
+        self.items: AsyncIterator[t.Any] | None = None
+        self.encode = encode
+
+    def __iter__(self) -> _AsyncBody:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            try:
+                item = anyio.from_thread.run(self._next)
+            except anyio.NoEventLoopError:
+                pass
+            else:
+                if item is _NO_BODY:
+                    raise StopIteration
+                return item if type(item) is bytes else self.encode(item)
+        raise RuntimeError(
+            "This response's body is produced by async code: it can be read"
+            " synchronously only from a worker thread (as while it is sent),"
+            " not on the event loop. Use 'async for' over response.iter_chunks()."
+        )
+
+    async def _next(self) -> t.Any:
+        if self.items is None:
+            self.items = aiter(self.body)
+        try:
+            return await anext(self.items)
+        except StopAsyncIteration:
+            return _NO_BODY
+
+    async def aclose(self) -> None:
+        """Close the body's async generator."""
+        aclose = getattr(self.items or self.body, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def from_werkzeug(cls: type[Response], rv: _AnyResponse) -> Response:
+    """A response of class ``cls`` for another Werkzeug response (Flask's,
+    or one from ``werkzeug.utils.send_file``): same status and headers, the
+    same body, buffered or streamed (a file is read while it is sent, off
+    the event loop), and ``rv`` closed once it has been sent."""
+    body = getattr(rv, "response", None)
+    if isinstance(body, (list, tuple)):
+        body = [_encode(chunk) for chunk in body]
+    new = cls(None, rv.status, Headers(rv.headers))
+    if body is not None:
+        new.response = body
+    new.direct_passthrough = getattr(rv, "direct_passthrough", False)
+    close = getattr(rv, "close", None)
+    if close is not None:
+        new.call_on_close(close)
+    return new
 
 
 _new_headers = object.__new__  # a Headers without running __init__
