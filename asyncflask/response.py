@@ -31,7 +31,7 @@ from werkzeug.wsgi import _RangeWrapper
 from .globals import _cv_ctx
 from .streaming import send_stream
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
-from .utils import run_in_thread
+from .utils import is_async_callable, run_in_thread
 
 if t.TYPE_CHECKING:
     from werkzeug.sansio.response import Response as _AnyResponse
@@ -177,14 +177,10 @@ class Response(SansIOResponse):
         self.make_sequence()
 
     def make_sequence(self) -> None:
-        """Read a sync iterable body into a list (closing the iterable
-        when the response is closed)."""
-        if isinstance(self.response, list):
-            return
-        close = getattr(self.response, "close", None)
-        self.response = list(self.iter_encoded())
-        if close is not None:
-            self.call_on_close(close)
+        """Read a sync iterable body into a list (the iterable is closed
+        once the response has been sent or closed)."""
+        if not isinstance(self.response, list):
+            self.response = list(self.iter_encoded())
 
     def iter_encoded(self) -> Iterator[bytes]:
         """The body as an iterator of bytes. For an async body it can be
@@ -195,6 +191,9 @@ class Response(SansIOResponse):
             bridge = _AsyncBody(body, self.encode_chunk)
             self.call_on_close(bridge.aclose)
             return bridge
+        close = getattr(body, "close", None)
+        if close is not None:  # whoever takes the items may not close it
+            self.call_on_close(close)
         encode = self.encode_chunk
         return (item if type(item) is bytes else encode(item) for item in body)
 
@@ -206,8 +205,9 @@ class Response(SansIOResponse):
         self.add_etag()
 
     def call_on_close(self, func: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
-        """Call ``func`` once the response has been sent (or closed); an
-        async ``func`` is awaited. Returns ``func``, to be a decorator."""
+        """Call ``func`` once the response has been sent (or closed): a
+        plain one in a worker thread, an async one awaited. Returns
+        ``func``, to be a decorator."""
         if isinstance(self._on_close, tuple):
             self._on_close = []
         self._on_close.append(func)
@@ -233,9 +233,10 @@ class Response(SansIOResponse):
     async def _run_on_close(self) -> None:
         with anyio.CancelScope(shield=True):
             for func in self._on_close:
-                rv = func()
-                if inspect.isawaitable(rv):
-                    await rv
+                if is_async_callable(func):
+                    await func()
+                else:  # closing a file or a generator may block
+                    await run_in_thread(func)
 
     def set_data(self, value: str | bytes | bytearray) -> None:
         """Replace the body (and set ``Content-Length``)."""

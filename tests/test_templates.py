@@ -719,7 +719,9 @@ async def test_plain_views_get_strings(plain_app: Flask, tmp_path: Path) -> None
     fapp.jinja_env.globals["site"] = "S"
     fapp.jinja_env.filters["shout"] = lambda s: f"{s}!".upper()
     fapp.context_processor(lambda: {"proc": "P"})
-    fapp.add_url_rule("/flask", "f", lambda: flask.render_template("page.html", name="flask", v="a"))
+    fapp.add_url_rule(
+        "/flask", "f", lambda: flask.render_template("page.html", name="flask", v="a")
+    )
     assert fapp.test_client().get("/flask").text == "Hi flask!|/flask|S|A!|True|P"
 
 
@@ -860,8 +862,11 @@ async def test_async_context_processor_on_the_loop_is_a_clear_error(plain_app: F
         return plain()
 
     async with plain_app.app_context():
-        with pytest.raises(TypeError, match=r"async context processor .*slow.*await render_template"):
+        with pytest.raises(
+            TypeError, match=r"async context processor .*slow.*await render_template"
+        ):
             plain()
+
     @plain_app.route("/awaited")
     async def awaited() -> str:
         rv: str = await render_template_string("{{ proc }}")
