@@ -41,7 +41,6 @@ PUBLIC_NAMES = [
     "has_app_context",
     "render_template",
     "render_template_string",
-    "get_template_attribute",
     "stream_template",
     "flash",
     "get_flashed_messages",
