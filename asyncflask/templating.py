@@ -121,16 +121,18 @@ class Environment(_FlaskEnvironment):
 
 
 def sync_environment(env: Environment) -> jinja2.Environment:
-    """The synchronous copy of ``env`` (``env`` itself if it is not async).
+    """The synchronous copy of the async environment ``env``.
 
     It shares the loader, globals, filters, tests and policies (the same
     objects), and follows ``auto_reload``; it is remade when extensions
     are added to ``env``.
     """
-    if not env.is_async:
-        return env
     copy = env._sync_copy
-    if copy is None or copy.extensions.keys() != env.extensions.keys():
+    if (
+        copy is None
+        or copy.linked_to is not env  # an overlay of env took env's attribute
+        or copy.extensions.keys() != env.extensions.keys()
+    ):
         copy = env.overlay(enable_async=False)
         env._sync_copy = copy
     copy.auto_reload = env.auto_reload

@@ -1031,6 +1031,7 @@ async def test_flask_send_file(app: Flask, client: TestClient, files: Path, plai
     assert r.status_code == 200
     assert r.content == DATA
     status, theirs, _ = flask_reference(files / "data.bin")
+    assert status == r.status_code
     ours = {k.lower(): v for k, v in r.headers.items()}
     for name in ("content-type", "content-length", "etag", "last-modified", "cache-control"):
         assert ours[name] == theirs[name], name
@@ -1113,3 +1114,28 @@ async def test_file_response_read_from_plain_code(files: Path) -> None:
     assert r.is_sequence
     assert list(r.iter_encoded()) == [b"abc"]
     assert f.closed
+
+
+@guarded()
+async def test_file_closed_when_its_body_was_replaced(app: Flask, client: TestClient) -> None:
+    opened: list[io.BytesIO] = []
+
+    @app.route("/f")
+    async def f() -> Any:
+        opened.append(io.BytesIO(b"original"))
+        return send_file(opened[-1], mimetype="text/plain")
+
+    @app.after_request
+    def replace(response: Any) -> Any:
+        response.response = [b"replaced"]
+        response.headers.pop("Content-Length", None)
+        return response
+
+    r = await get(client, "/f")
+    assert (r.status_code, r.content) == (200, b"replaced")
+    assert opened[0].closed
+
+
+async def test_file_response_get_data_twice(files: Path) -> None:
+    r = FileResponse(files / "hello.txt")
+    assert r.get_data() == r.get_data(as_text=True).encode() == b"Hello, file!\n"

@@ -1046,3 +1046,58 @@ async def test_own_responses_of_another_class_pass_through(app: Flask) -> None:
         rv = FileResponse(__file__)
         assert app.make_response(rv) is rv
         assert isinstance(app.make_response("x"), Custom)
+
+
+def test_more_of_the_body_api() -> None:
+    async def gen() -> AsyncIterator[bytes]:
+        yield b"x"
+
+    with pytest.raises(RuntimeError, match="async iterable"):
+        StreamingResponse(gen()).get_data()
+
+    r = Response("x")
+
+    async def later() -> None:
+        pass
+
+    r.call_on_close(later)
+    r.close()  # an async function cannot be awaited here: skipped, no warning
+
+    # a buffered empty body has no range to give; If-Range that does not match
+    empty = Response("").make_conditional(_environ(range="bytes=0-1"), True)
+    assert empty.status_code == 200
+    changed = Response(iter([b"0123"]))
+    changed.set_etag("new")
+    changed.make_conditional(_environ(range="bytes=0-1", if_range='"old"'), True, 4)
+    assert changed.status_code == 200
+
+
+async def test_async_iterable_without_aclose_through_iter_encoded() -> None:
+    import anyio.to_thread
+
+    class Items:
+        def __init__(self) -> None:
+            self.left = [b"a", "b"]
+
+        def __aiter__(self) -> Items:
+            return self
+
+        async def __anext__(self) -> bytes | str:
+            if not self.left:
+                raise StopAsyncIteration
+            return self.left.pop(0)
+
+    r = StreamingResponse(Items())
+    assert await anyio.to_thread.run_sync(list, r.iter_encoded()) == [b"a", b"b"]
+    await r._run_on_close()
+
+
+async def test_a_sansio_response_from_a_view(app: Flask, client: TestClient) -> None:
+    from werkzeug.sansio.response import Response as SansIOResponse
+
+    @app.route("/")
+    async def index() -> Any:
+        return SansIOResponse(status=204, headers={"X-S": "s"})
+
+    r = await client.get("/")
+    assert (r.status_code, r.headers["X-S"], r.content) == (204, "s", b"")

@@ -944,3 +944,32 @@ async def test_generate_and_make_module_from_plain_code(plain_app: Flask) -> Non
         assert str(tpl.make_module().hello("m")) == "Hi m!"
         chunks = list(plain_app.jinja_env.from_string("{{ a }}-{{ b }}").generate(a=1, b=2))
         assert "".join(chunks) == "1-2"
+
+
+async def test_plain_thread_without_a_loop(plain_app: Flask) -> None:
+    """A thread of the app's own (no event loop) renders too; an async
+    context processor there is the same clear error."""
+    import threading
+
+    results: list[Any] = []
+
+    def work() -> None:
+        with plain_app.app_context():
+            tpl = plain_app.jinja_env.from_string("{{ n }}")
+            results.append(tpl.render(n=1) + tpl.render(n=2))  # compiled once for plain code
+            results.append(render_template_string("{{ proc }}"))
+
+            @plain_app.context_processor
+            async def late() -> dict[str, Any]:
+                return {}
+
+            try:
+                render_template_string("x")
+            except TypeError as e:
+                results.append(str(e))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    await asyncio.to_thread(thread.join)
+    assert results[:2] == ["12", "P"]
+    assert "async context processor" in results[2]
