@@ -23,6 +23,7 @@ import flask
 import pytest
 from werkzeug.exceptions import NotFound
 from werkzeug.http import http_date, parse_date
+from werkzeug.wsgi import FileWrapper
 
 from asyncflask import (
     Blueprint,
@@ -1026,8 +1027,17 @@ def flask_serve(app: Flask, make: Any, plain: bool = True) -> None:
 @guarded()
 @pytest.mark.parametrize("plain", [True, False])
 async def test_flask_send_file(app: Flask, client: TestClient, files: Path, plain: bool) -> None:
-    flask_serve(app, lambda: flask.send_file(files / "data.bin"), plain)
+    made: list[Any] = []
+
+    def make() -> Any:
+        made.append(flask.send_file(files / "data.bin"))
+        return made[-1]
+
+    flask_serve(app, make, plain)
     r = await get(client, "/ff")
+    # Flask's response, as Flask makes it: the file in a wrapper, passed through
+    assert made[0].direct_passthrough is True
+    assert isinstance(made[0].response, FileWrapper)
     assert r.status_code == 200
     assert r.content == DATA
     status, theirs, _ = flask_reference(files / "data.bin")
