@@ -219,7 +219,8 @@ class Response(SansIOResponse):
         close = getattr(self.response, "close", None)
         if close is not None:
             close()
-        for func in self._on_close:
+        funcs, self._on_close = self._on_close, ()
+        for func in funcs:
             rv = func()
             if inspect.iscoroutine(rv):
                 rv.close()
@@ -231,8 +232,9 @@ class Response(SansIOResponse):
         self.close()
 
     async def _run_on_close(self) -> None:
+        funcs, self._on_close = self._on_close, ()
         with anyio.CancelScope(shield=True):
-            for func in self._on_close:
+            for func in funcs:
                 if is_async_callable(func):
                     await func()
                 else:  # closing a file or a generator may block
