@@ -973,3 +973,24 @@ async def test_plain_thread_without_a_loop(plain_app: Flask) -> None:
     await asyncio.to_thread(thread.join)
     assert results[:2] == ["12", "P"]
     assert "async context processor" in results[2]
+
+
+async def test_plain_error_handler_and_hook(plain_app: Flask, tmp_path: Path) -> None:
+    """Flask's habit: a plain error handler that renders its page."""
+    _write(tmp_path / "templates", "404.html", "no {{ request.path }} here")
+
+    @plain_app.errorhandler(404)
+    def not_found(e: Any) -> Any:
+        return render_template("404.html"), 404
+
+    @plain_app.before_request
+    def gate() -> Any:
+        if request.args.get("stop"):
+            return flask.render_template_string("stopped by {{ proc }}"), 403
+        return None
+
+    async with plain_app.test_client() as client:
+        r = await client.get("/nowhere")
+        assert (r.status_code, r.text) == (404, "no /nowhere here")
+        r = await client.get("/nowhere?stop=1")
+        assert (r.status_code, r.text) == (403, "stopped by P")
