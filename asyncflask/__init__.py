@@ -29,6 +29,7 @@ from .request import ClientDisconnected, Request
 from .response import JSONResponse, Response, StreamingResponse
 from .sse import EventStream, ServerSentEvent
 from .templating import (
+    get_template_attribute,
     render_template,
     render_template_string,
     stream_template,
@@ -59,6 +60,7 @@ __all__ = [
     "flash",
     "g",
     "get_flashed_messages",
+    "get_template_attribute",
     "has_app_context",
     "has_request_context",
     "has_websocket_context",

@@ -31,7 +31,7 @@ from .files import StaticFilesMixin
 from .globals import _request_ctx
 from .jsonprovider import JSONProvider
 from .request import ClientDisconnected, Request
-from .response import Response
+from .response import Response, from_werkzeug
 from .routing import RoutingMixin, URLMap
 from .serving import ServingMixin
 from .signals import (
@@ -44,7 +44,11 @@ from .signals import (
     request_tearing_down,
     send,
 )
-from .templating import create_environment, default_context_processor
+from .templating import (
+    create_environment,
+    default_context_processor,
+    update_template_context_sync,
+)
 from .utils import (
     async_to_sync,
     call_maybe_async,
@@ -142,6 +146,12 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
     def create_jinja_environment(self) -> Environment:
         """The Jinja environment (async mode) with Flask's globals."""
         return create_environment(self)
+
+    def update_template_context(self, context: dict[str, t.Any]) -> None:
+        """Add what the context processors give to ``context`` (the values
+        already in it win), for code that renders synchronously, such as
+        Flask's ``render_template``."""
+        update_template_context_sync(self, context)
 
     # -- ASGI ----------------------------------------------------------------
 
@@ -569,9 +579,9 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
             rv = rv.get_response()
             if isinstance(rv, self.response_class):
                 return rv
-        data = getattr(rv, "get_data", None)
-        body = data() if data is not None else None
-        return self.response_class(body, rv.status, Headers(rv.headers))
+        if isinstance(rv, Response):  # asyncflask's own, of another class
+            return rv
+        return from_werkzeug(self.response_class, rv)
 
     # -- contexts, files, testing, serving -------------------------------------
 

@@ -13,7 +13,7 @@ import os
 import typing as t
 import unicodedata
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from time import time
 from urllib.parse import quote
@@ -81,17 +81,28 @@ class FileResponse(Response):
 
     @property
     def is_sequence(self) -> bool:
-        return False
+        """``False`` until the file has been read (``get_data()``)."""
+        return self.response is not _NOT_READ and isinstance(self.response, list)
 
     def get_data(self, as_text: bool = False) -> t.Any:
         """Read the whole file (blocking; meant for tests)."""
+        if self.response is _NOT_READ:
+            self.response = [b"".join(self._iter_file())]
+        return super().get_data(as_text)
+
+    def iter_encoded(self) -> Iterator[bytes]:
+        """The file's bytes in chunks, read as the iterator is pulled
+        (blocking: pull it in a worker thread, as while it is sent)."""
+        if self.response is _NOT_READ:
+            return self._iter_file()
+        return super().iter_encoded()
+
+    def _iter_file(self) -> Iterator[bytes]:
         file = self.file if self.file is not None else open(t.cast(str, self.path), "rb")
-        with file:
-            data = file.read()
-        self.response = [data]
         self.file = None
-        self.path = None
-        return data.decode() if as_text else data
+        with file:
+            while chunk := file.read(self.chunk_size):
+                yield chunk
 
     def _open(self) -> tuple[t.IO[bytes], int, int, float | None]:
         """Open the file; return it with its start offset, length and mtime."""
@@ -115,7 +126,12 @@ class FileResponse(Response):
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         if self.response is not _NOT_READ:
-            await super().__call__(scope, receive, send)
+            # read already, or the body replaced (by a compressing extension)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                if self.file is not None:
+                    await run_in_thread(self.file.close)
             return
         try:
             file, start, length, mtime = await run_in_thread(self._open)

@@ -5,7 +5,8 @@ Inside an asyncflask request or app context, ``flask.request``,
 ``flask.globals.request_ctx`` / ``app_ctx``, ``flask.has_request_context()``
 and ``flask.has_app_context()`` see asyncflask's objects, so Flask
 extensions (and the Flask helpers built on those names: ``flask.url_for``,
-``flask.abort``, ``flask.redirect``, ``flask.flash``...) work unchanged.
+``flask.abort``, ``flask.redirect``, ``flask.flash``,
+``flask.stream_with_context``...) work unchanged.
 
 Nothing is done per request: at import, Flask's proxies are taught to look
 at asyncflask's context whenever no Flask context is current. A Flask
@@ -20,6 +21,7 @@ from contextvars import ContextVar, Token
 
 import flask.ctx
 import flask.globals as fg
+import flask.helpers
 
 from .globals import _cv_ctx
 
@@ -37,6 +39,31 @@ def _request_ctx() -> t.Any:
     """asyncflask's current request context, or ``None``."""
     ctx = _cv_ctx.get(None)
     return None if ctx is None else ctx.request_ctx
+
+
+class _Live:
+    """What Flask's ``stream_with_context`` sees of an asyncflask context: it
+    enters and leaves it around the generator, which need do nothing, since
+    asyncflask's request context lasts until the response has been sent."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> _Live:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_LIVE = _Live()
+
+
+def _live_app_ctx() -> _Live | None:
+    return None if _cv_ctx.get(None) is None else _LIVE
+
+
+def _live_request_ctx() -> _Live | None:
+    return None if _request_ctx() is None else _LIVE
 
 
 class _BridgedVar:
@@ -124,6 +151,10 @@ def install() -> None:
     # has_app_context()
     setattr(flask.ctx, "_cv_app", _BridgedVar(app_var, _app_ctx))  # noqa: B010
     setattr(flask.ctx, "_cv_request", _BridgedVar(req_var, _request_ctx))  # noqa: B010
+    # and flask.helpers in stream_with_context(), which pushes them around
+    # the generator
+    setattr(flask.helpers, "_cv_app", _BridgedVar(app_var, _live_app_ctx))  # noqa: B010
+    setattr(flask.helpers, "_cv_request", _BridgedVar(req_var, _live_request_ctx))  # noqa: B010
 
 
 install()

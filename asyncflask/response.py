@@ -10,7 +10,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from urllib.parse import urljoin
 
 import anyio
-from werkzeug.datastructures import ContentRange, Headers
+from werkzeug.datastructures import ContentRange, EnvironHeaders, Headers
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import (
     generate_etag,
@@ -24,16 +24,20 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
 from werkzeug.utils import get_content_type
+from werkzeug.wsgi import _RangeWrapper
 
+from .bodies import BodyMixin
 from .globals import _cv_ctx
 from .streaming import send_stream
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
 from .utils import run_in_thread
 
 if t.TYPE_CHECKING:
+    from werkzeug.sansio.response import Response as _AnyResponse
+
     from .request import Request
 
-__all__ = ["JSONResponse", "Response", "StreamingResponse"]
+__all__ = ["JSONResponse", "Response", "StreamingResponse", "from_werkzeug"]
 
 logger = logging.getLogger("asyncflask")
 
@@ -47,7 +51,7 @@ def _encode(chunk: str | bytes | bytearray) -> bytes:
     return bytes(chunk)
 
 
-class Response(SansIOResponse):
+class Response(BodyMixin, SansIOResponse):
     """An HTTP response, as Flask's: ``Response(response, status, headers,
     mimetype, content_type)`` with ``text/html`` as the default mimetype.
 
@@ -76,7 +80,10 @@ class Response(SansIOResponse):
         headers: HeadersValue | None = None,
         mimetype: str | None = None,
         content_type: str | None = None,
+        direct_passthrough: bool = False,
     ) -> None:
+        if direct_passthrough:
+            self.direct_passthrough = True
         if headers is None and content_type is None:
             # the common case, without Werkzeug's general header handling
             self._headers = None
@@ -134,15 +141,10 @@ class Response(SansIOResponse):
         return not self.is_sequence
 
     def get_data(self, as_text: bool = False) -> t.Any:
-        """The body as bytes (or text). A sync iterable is consumed and kept;
-        an async one cannot be read here and raises ``RuntimeError``."""
-        if not isinstance(self.response, list):
-            if isinstance(self.response, AsyncIterable):
-                raise RuntimeError(
-                    "The body of a response with an async iterable cannot be"
-                    " read synchronously; it is produced while it is sent."
-                )
-            self.response = [_encode(c) for c in self.response]
+        """The body as bytes (or text). A sync iterable is consumed and kept
+        (not with :attr:`direct_passthrough`); an async one cannot be read
+        here and raises ``RuntimeError``."""
+        self._ensure_sequence()
         data = b"".join(t.cast(list[bytes], self.response))
         return data.decode() if as_text else data
 
@@ -193,23 +195,29 @@ class Response(SansIOResponse):
 
     def make_conditional(
         self,
-        request: Request,
+        request_or_environ: Request | dict[str, t.Any],
         accept_ranges: bool | str = False,
         complete_length: int | None = None,
     ) -> Response:
-        """Answer a conditional ``GET``/``HEAD`` for a buffered body, as
-        Werkzeug does: 304 (or 412 with ``If-Match``) when the resource is
-        not modified, 206 for a satisfiable single ``Range``, 416 for an
-        unsatisfiable one. Returns ``self``."""
-        if request.method not in ("GET", "HEAD"):
+        """Answer a conditional ``GET``/``HEAD`` (given the request or a WSGI
+        environ), as Werkzeug does: 304 (or 412 with ``If-Match``) when the
+        resource is not modified, 206 for a satisfiable single ``Range`` of a
+        buffered body or of a sync one with ``complete_length`` (a file from
+        Flask's ``send_file``), 416 for an unsatisfiable one. Returns
+        ``self``."""
+        if isinstance(request_or_environ, dict):
+            method = request_or_environ.get("REQUEST_METHOD")
+            headers: Headers | EnvironHeaders = EnvironHeaders(request_or_environ)
+        else:
+            method, headers = request_or_environ.method, request_or_environ.headers
+        if method not in ("GET", "HEAD"):
             return self
         self.headers.setdefault("Date", http_date())
         if accept_ranges:
             self.accept_ranges = "bytes" if accept_ranges is True else accept_ranges
-        headers = request.headers
         is206 = False
-        if accept_ranges and isinstance(self.response, list):
-            is206 = self._apply_buffered_range(headers, complete_length)
+        if accept_ranges and not isinstance(self.response, AsyncIterable):
+            is206 = self._range_of_body(headers, complete_length)
         if not is206 and not is_resource_modified(
             http_range=headers.get("Range"),
             http_if_range=headers.get("If-Range"),
@@ -222,11 +230,16 @@ class Response(SansIOResponse):
             self.status_code = 412 if parse_etags(headers.get("If-Match")) else 304
         return self
 
-    def _apply_buffered_range(self, headers: Headers, complete_length: int | None) -> bool:
+    def _range_of_body(
+        self, headers: Headers | EnvironHeaders, complete_length: int | None
+    ) -> bool:
         value = headers.get("Range")
-        data = self.get_data()
+        buffered = isinstance(self.response, list)
+        if value is None or "," in value or not (buffered or complete_length):
+            return False
+        data = self.get_data() if buffered else b""
         length = complete_length if complete_length is not None else len(data)
-        if value is None or not length or "," in value:
+        if not length:
             return False
         if headers.get("If-Range") is not None and is_resource_modified(
             http_range=value,
@@ -241,7 +254,13 @@ class Response(SansIOResponse):
         if span is None:
             raise RequestedRangeNotSatisfiable(length)
         start, end = span
-        self.set_data(data[start:end])
+        if buffered:
+            self.set_data(data[start:end])
+        else:
+            self.response = _RangeWrapper(
+                t.cast(Iterable[bytes], self.response), start, end - start
+            )
+            self.content_length = end - start
         self.content_range = ContentRange("bytes", start, end, length)
         self.status_code = 206
         return True
@@ -309,23 +328,27 @@ class Response(SansIOResponse):
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
         """Send this response: ``http.response.start`` and the body."""
-        await send(
-            {
-                "type": "http.response.start",
-                "status": self._status_code,
-                "headers": self.asgi_headers(scope),
-            }
-        )
-        body = self.response
-        status = self._status_code
-        if scope["method"] == "HEAD" or status < 200 or status == 204 or status == 304:
-            await send({"type": "http.response.body", "body": b""})
-            await self.aclose_body()
-        elif isinstance(body, list):
-            data = body[0] if len(body) == 1 else b"".join(body)
-            await send({"type": "http.response.body", "body": data})
-        else:
-            await self._send_stream(receive, send)
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self._status_code,
+                    "headers": self.asgi_headers(scope),
+                }
+            )
+            body = self.response
+            status = self._status_code
+            if scope["method"] == "HEAD" or status < 200 or status == 204 or status == 304:
+                await send({"type": "http.response.body", "body": b""})
+                await self.aclose_body()
+            elif isinstance(body, list):
+                data = body[0] if len(body) == 1 else b"".join(body)
+                await send({"type": "http.response.body", "body": data})
+            else:
+                await self._send_stream(receive, send)
+        finally:
+            if self._on_close:
+                await self._run_on_close()
 
     async def _send_stream(self, receive: ASGIReceive, send: ASGISend) -> None:
         """Send the body as it is produced, stopping (and closing the body's
@@ -376,6 +399,24 @@ class Response(SansIOResponse):
         close = getattr(body, "close", None)
         if close is not None:
             await run_in_thread(close)
+
+
+def from_werkzeug(cls: type[Response], rv: _AnyResponse) -> Response:
+    """A response of class ``cls`` for another Werkzeug response (Flask's,
+    or one from ``werkzeug.utils.send_file``): same status and headers, the
+    same body, buffered or streamed (a file is read while it is sent, off
+    the event loop), and ``rv`` closed once it has been sent."""
+    body = getattr(rv, "response", None)
+    if isinstance(body, (list, tuple)):
+        body = [_encode(chunk) for chunk in body]
+    new = cls(None, rv.status, Headers(rv.headers))
+    if body is not None:
+        new.response = body
+    new.direct_passthrough = getattr(rv, "direct_passthrough", False)
+    close = getattr(rv, "close", None)
+    if close is not None:
+        new.call_on_close(close)
+    return new
 
 
 _new_headers = object.__new__  # a Headers without running __init__

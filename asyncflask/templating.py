@@ -1,27 +1,142 @@
-"""Jinja templates, rendered asynchronously."""
+"""Jinja templates: awaited by async code, rendered at once by plain code.
+
+The app's environment is in async mode. Plain code (a ``def`` view, an
+extension calling ``flask.render_template``) renders through a synchronous
+copy of it that shares its loader, globals, filters and tests, so a template
+renders the same either way, on the event loop's thread or in a worker.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import sys
 import typing as t
-from collections.abc import AsyncIterator
+from collections import ChainMap
+from collections.abc import AsyncIterator, Iterator
 
-from flask.templating import Environment
-from jinja2 import Template
+import anyio.from_thread
+import jinja2
+from flask.templating import Environment as _FlaskEnvironment
 
-from .globals import _cv_ctx, _find_request_ctx, current_app, g, request, session
+from .globals import _current_app, _cv_ctx, _find_request_ctx, g, request, session
 from .helpers import get_flashed_messages
+from .request import _awaits
 from .signals import before_render_template, send, template_rendered
-from .utils import call_maybe_async, run_in_thread
+from .utils import call_maybe_async, is_async_callable, run_in_thread
 
 if t.TYPE_CHECKING:
+    from blinker import NamedSignal
+
     from .app import Flask
 
 __all__ = [
+    "Environment",
+    "Template",
+    "get_template_attribute",
     "render_template",
     "render_template_string",
     "stream_template",
     "stream_template_string",
 ]
+
+_getframe = sys._getframe
+TemplateArg = str | jinja2.Template | list[str | jinja2.Template]
+
+
+class Template(jinja2.Template):
+    """A template of the app's environment. ``render``, ``generate``,
+    ``stream``, ``module`` and ``make_module`` work from plain code as in
+    Flask: in async mode they use the same template compiled for the
+    synchronous copy of the environment."""
+
+    _source: str | None = None
+    _sync: jinja2.Template | None = None
+
+    def _twin(self) -> jinja2.Template:
+        """This template in the synchronous copy of its environment."""
+        env = sync_environment(t.cast("Environment", self.environment))
+        extra = self.globals.maps[0] if isinstance(self.globals, ChainMap) else None
+        if self.name is not None:
+            return env.get_template(self.name, globals=extra or None)
+        if self._source is None:
+            raise RuntimeError(
+                "This async-mode template was not made by the app's environment;"
+                " render it with await template.render_async()."
+            )
+        if self._sync is None or self._sync.environment is not env:
+            self._sync = env.from_string(self._source, globals=extra or None)
+        return self._sync
+
+    def render(self, *args: t.Any, **kwargs: t.Any) -> str:
+        """Render to a string (from plain code; async code awaits
+        ``render_async``)."""
+        if self.environment.is_async:
+            return self._twin().render(*args, **kwargs)
+        return super().render(*args, **kwargs)
+
+    def generate(self, *args: t.Any, **kwargs: t.Any) -> Iterator[str]:
+        """Render piece by piece, from plain code."""
+        if self.environment.is_async:
+            return self._twin().generate(*args, **kwargs)
+        return super().generate(*args, **kwargs)
+
+    def make_module(
+        self,
+        vars: dict[str, t.Any] | None = None,
+        shared: bool = False,
+        locals: t.Mapping[str, t.Any] | None = None,
+    ) -> jinja2.environment.TemplateModule:
+        """The template's exported macros and variables, for plain code."""
+        if self.environment.is_async:
+            return self._twin().make_module(vars, shared, locals)
+        return super().make_module(vars, shared, locals)
+
+    @property
+    def module(self) -> jinja2.environment.TemplateModule:
+        """The template's macros and variables (``module.macro(...)``),
+        callable from plain code."""
+        if self.environment.is_async:
+            return self._twin().module
+        return self._get_default_module()
+
+
+class Environment(_FlaskEnvironment):
+    """Flask's Jinja environment, made with :class:`Template` templates."""
+
+    template_class = Template
+    _sync_copy: jinja2.Environment | None = None
+
+    def from_string(
+        self,
+        source: str | jinja2.nodes.Template,
+        globals: t.MutableMapping[str, t.Any] | None = None,
+        template_class: type[jinja2.Template] | None = None,
+    ) -> jinja2.Template:
+        """A template from source text (kept, to render it from plain code)."""
+        rv = super().from_string(source, globals, template_class)
+        if isinstance(rv, Template) and isinstance(source, str):
+            rv._source = source
+        return rv
+
+
+def sync_environment(env: Environment) -> jinja2.Environment:
+    """The synchronous copy of the async environment ``env``.
+
+    It shares the loader, globals, filters, tests and policies (the same
+    objects), and follows ``auto_reload``; it is remade when extensions
+    are added to ``env``.
+    """
+    copy = env._sync_copy
+    if (
+        copy is None
+        or copy.linked_to is not env  # an overlay of env took env's attribute
+        or copy.extensions.keys() != env.extensions.keys()
+    ):
+        copy = env.overlay(enable_async=False)
+        env._sync_copy = copy
+    copy.auto_reload = env.auto_reload
+    return copy
 
 
 def default_context_processor() -> dict[str, t.Any]:
@@ -57,23 +172,89 @@ def create_environment(app: Flask) -> Environment:
     return env
 
 
-async def update_template_context(app: Flask, context: dict[str, t.Any]) -> None:
-    """Add what the context processors give (the caller's values win)."""
+def _processor_names() -> list[str | None]:
     req_ctx = _find_request_ctx()
     names: list[str | None] = [None]
     if req_ctx is not None:
         names.extend(reversed(req_ctx.request.blueprints))
+    return names
+
+
+async def update_template_context(app: Flask, context: dict[str, t.Any]) -> None:
+    """Add what the context processors give (the caller's values win)."""
     original = context.copy()
-    for name in names:
+    for name in _processor_names():
         for func in app.template_context_processors.get(name, ()):
             context.update(await call_maybe_async(func))
     context.update(original)
 
 
+def update_template_context_sync(app: Flask, context: dict[str, t.Any]) -> None:
+    """:func:`update_template_context` for plain code (``app.
+    update_template_context``, which Flask's ``render_template`` calls)."""
+    original = context.copy()
+    for name in _processor_names():
+        for func in app.template_context_processors.get(name, ()):
+            if is_async_callable(func):
+                context.update(run_from_plain_code(func, "context processor"))
+            else:
+                context.update(t.cast(dict[str, t.Any], func()))
+    context.update(original)
+
+
+def run_from_plain_code(
+    func: t.Callable[..., t.Any], what: str, *args: t.Any, name: str | None = None
+) -> t.Any:
+    """Call the async ``func`` for plain code: from a worker thread (a plain
+    view) it runs on the event loop while the thread waits; elsewhere (the
+    loop's own thread, no loop) it cannot, and a ``TypeError`` says why."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        try:
+            return anyio.from_thread.run(func, *args)
+        except anyio.NoEventLoopError:
+            pass
+    name = name or getattr(func, "__qualname__", repr(func))
+    raise TypeError(
+        f"The async {what} {name!r} cannot run here: a template is being rendered"
+        " by plain code on the event loop (or outside it), which cannot wait for"
+        " it. Render from async code with 'await render_template(...)', or make"
+        f" the {what} a plain function."
+    )
+
+
+def _send_sync(signal: NamedSignal, app: Flask, **kwargs: t.Any) -> None:
+    if signal.receivers:
+
+        def wrap(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+            def call(sender: t.Any, **kw: t.Any) -> t.Any:
+                bound = functools.partial(func, sender, **kw)
+                return run_from_plain_code(bound, "signal receiver", name=func.__qualname__)
+
+            return call
+
+        signal.send(app, _async_wrapper=wrap, **kwargs)
+
+
+def _render_sync(template: TemplateArg, context: dict[str, t.Any], source: bool) -> str:
+    """Flask's ``render_template``, for plain code."""
+    app = _current_app()
+    env = app.jinja_env
+    tpl = env.from_string(template) if isinstance(template, str) and source else None
+    if tpl is None:
+        tpl = env.get_or_select_template(template)
+    app.update_template_context(context)
+    _send_sync(before_render_template, app, template=tpl, context=context)
+    rv = tpl.render(context)
+    _send_sync(template_rendered, app, template=tpl, context=context)
+    return rv
+
+
 async def _prepare(
-    template: Template | str | list[str | Template], context: dict[str, t.Any], source: bool
-) -> tuple[Flask, Template]:
-    app = t.cast("Flask", current_app._get_current_object())  # type: ignore[attr-defined]
+    template: TemplateArg, context: dict[str, t.Any], source: bool
+) -> tuple[Flask, jinja2.Template]:
+    app = _current_app()
     env = app.jinja_env
     if source:
         tpl = env.from_string(t.cast(str, template))
@@ -86,28 +267,39 @@ async def _prepare(
     return app, tpl
 
 
-async def render_template(
-    template_name_or_list: str | Template | list[str | Template], **context: t.Any
-) -> str:
-    """Render a template from the template folders with ``context``."""
-    app, tpl = await _prepare(template_name_or_list, context, source=False)
+async def _render(template: TemplateArg, context: dict[str, t.Any], source: bool) -> str:
+    app, tpl = await _prepare(template, context, source)
     rv = await tpl.render_async(context)
     if template_rendered.receivers:
         await send(template_rendered, app, template=tpl, context=context)
     return rv
 
 
-async def render_template_string(source: str, **context: t.Any) -> str:
-    """Render a template given as a string."""
-    app, tpl = await _prepare(source, context, source=True)
-    rv = await tpl.render_async(context)
-    if template_rendered.receivers:
-        await send(template_rendered, app, template=tpl, context=context)
-    return rv
+def render_template(template_name_or_list: TemplateArg, **context: t.Any) -> t.Any:
+    """Render a template from the template folders with ``context``: async
+    code awaits it (``await render_template(...)``); plain code gets the
+    string, as from Flask's."""
+    if _awaits(_getframe(1)):
+        return _render(template_name_or_list, context, source=False)
+    return _render_sync(template_name_or_list, context, source=False)
+
+
+def render_template_string(source: str, **context: t.Any) -> t.Any:
+    """Render a template given as a string: awaited by async code, a string
+    for plain code."""
+    if _awaits(_getframe(1)):
+        return _render(source, context, source=True)
+    return _render_sync(source, context, source=True)
+
+
+def get_template_attribute(template_name: str, attribute: str) -> t.Any:
+    """A macro (or variable) of a template, to call from code:
+    ``get_template_attribute("_macros.html", "hello")("World")``."""
+    return getattr(_current_app().jinja_env.get_template(template_name).module, attribute)
 
 
 async def _stream(
-    template: str | Template | list[str | Template], context: dict[str, t.Any], source: bool
+    template: TemplateArg, context: dict[str, t.Any], source: bool
 ) -> AsyncIterator[str]:
     app, tpl = await _prepare(template, context, source)
     async for chunk in tpl.generate_async(context):
@@ -116,9 +308,7 @@ async def _stream(
         await send(template_rendered, app, template=tpl, context=context)
 
 
-def stream_template(
-    template_name_or_list: str | Template | list[str | Template], **context: t.Any
-) -> AsyncIterator[str]:
+def stream_template(template_name_or_list: TemplateArg, **context: t.Any) -> AsyncIterator[str]:
     """Render a template piece by piece while the response is sent: return
     it from a view (or wrap it in a ``Response``)."""
     return _stream(template_name_or_list, context, source=False)

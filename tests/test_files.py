@@ -23,6 +23,7 @@ import flask
 import pytest
 from werkzeug.exceptions import NotFound
 from werkzeug.http import http_date, parse_date
+from werkzeug.wsgi import FileWrapper
 
 from asyncflask import (
     Blueprint,
@@ -1004,3 +1005,147 @@ async def test_blueprint_static_folder(static_dir: Path) -> None:
     status, _, body = await asgi_get(app, b"/bp/assets/%2e%2e%2fsecret.txt")
     assert status == 404
     assert SECRET not in body
+
+
+# -- Flask's own send_file, send_from_directory and blueprints ---------------------------------
+
+
+def flask_serve(app: Flask, make: Any, plain: bool = True) -> None:
+    """``GET /ff`` answers ``make()``, which calls Flask's own helpers (what
+    an extension does), from a plain view (a worker thread) or an async one
+    (plain code on the loop)."""
+    if plain:
+        app.add_url_rule("/ff", "ff", lambda: make(), methods=["GET", "HEAD"])
+    else:
+
+        async def ff() -> Any:
+            return make()
+
+        app.add_url_rule("/ff", "ff", ff, methods=["GET", "HEAD"])
+
+
+@guarded()
+@pytest.mark.parametrize("plain", [True, False])
+async def test_flask_send_file(app: Flask, client: TestClient, files: Path, plain: bool) -> None:
+    made: list[Any] = []
+
+    def make() -> Any:
+        made.append(flask.send_file(files / "data.bin"))
+        return made[-1]
+
+    flask_serve(app, make, plain)
+    r = await get(client, "/ff")
+    # Flask's response, as Flask makes it: the file in a wrapper, passed through
+    assert made[0].direct_passthrough is True
+    assert isinstance(made[0].response, FileWrapper)
+    assert r.status_code == 200
+    assert r.content == DATA
+    status, theirs, _ = flask_reference(files / "data.bin")
+    assert status == r.status_code
+    ours = {k.lower(): v for k, v in r.headers.items()}
+    for name in ("content-type", "content-length", "etag", "last-modified", "cache-control"):
+        assert ours[name] == theirs[name], name
+    assert ours["content-disposition"] == theirs["content-disposition"]
+    assert ours["accept-ranges"] == "bytes"
+    assert (await get(client, "/ff", If_None_Match=ours["etag"])).status_code == 304
+    r = await get(client, "/ff", Range="bytes=10-19")
+    assert (r.status_code, r.content) == (206, DATA[10:20])
+    assert r.headers["content-range"] == f"bytes 10-19/{len(DATA)}"
+    assert (await get(client, "/ff", Range="bytes=5000-6000")).status_code == 416
+    r = await get(client, "/ff", "HEAD")
+    assert (r.status_code, r.content) == (200, b"")
+    assert r.headers["content-length"] == str(len(DATA))
+
+
+@guarded()
+async def test_flask_send_file_of_a_big_file_and_a_file_object(
+    app: Flask, client: TestClient, files: Path
+) -> None:
+    opened: list[io.BytesIO] = []
+
+    def from_memory() -> Any:
+        f = io.BytesIO(b"in memory")
+        opened.append(f)
+        return flask.send_file(f, mimetype="text/plain", download_name="m.txt")
+
+    flask_serve(app, from_memory)
+    app.add_url_rule("/big", "big", lambda: flask.send_file(files / "big.bin"))
+    r = await get(client, "/ff")
+    assert (r.status_code, r.content) == (200, b"in memory")
+    assert opened[0].closed
+    r = await get(client, "/big")
+    assert r.status_code == 200
+    assert r.content == (files / "big.bin").read_bytes()
+
+
+@guarded()
+async def test_flask_send_from_directory(app: Flask, client: TestClient, files: Path) -> None:
+    @app.route("/d/<path:name>")
+    def d(name: str) -> Any:
+        return flask.send_from_directory(files, name)
+
+    r = await get(client, "/d/sub/inner.txt")
+    assert (r.status_code, r.text) == (200, "inner")
+    assert (await get(client, "/d/missing.txt")).status_code == 404
+    status, _, body = await asgi_get(app, b"/d/..%2fsecret.txt")
+    assert status == 404
+    assert SECRET not in body
+
+
+@guarded()
+async def test_flask_blueprint_static_folder(static_dir: Path) -> None:
+    app = Flask("fbp_app")
+    bp = flask.Blueprint("fbp", __name__, static_folder=str(static_dir), static_url_path="/assets")
+    app.register_blueprint(bp, url_prefix="/fbp")
+    async with app.test_client() as client:
+        r = await get(client, "/fbp/assets/css/app.css")
+        assert (r.status_code, r.text) == (200, "body { color: red; }\n")
+        assert r.mimetype == "text/css"
+        assert (
+            await get(client, "/fbp/assets/css/app.css", If_None_Match=etag_of(r))
+        ).status_code == (304)
+        r = await get(client, "/fbp/assets/app.js", Range="bytes=0-6")
+        assert (r.status_code, r.text) == (206, "console")
+        assert (await get(client, "/fbp/assets/nope.js")).status_code == 404
+    status, _, body = await asgi_get(app, b"/fbp/assets/%2e%2e%2fsecret.txt")
+    assert status == 404
+    assert SECRET not in body
+
+
+async def test_file_response_read_from_plain_code(files: Path) -> None:
+    r = FileResponse(files / "big.bin")
+    assert r.is_streamed
+    chunks = list(r.iter_encoded())
+    assert len(chunks) > 1
+    assert b"".join(chunks) == (files / "big.bin").read_bytes()
+    f = io.BytesIO(b"abc")
+    r = FileResponse(f)
+    assert r.get_data() == b"abc"
+    assert r.is_sequence
+    assert list(r.iter_encoded()) == [b"abc"]
+    assert f.closed
+
+
+@guarded()
+async def test_file_closed_when_its_body_was_replaced(app: Flask, client: TestClient) -> None:
+    opened: list[io.BytesIO] = []
+
+    @app.route("/f")
+    async def f() -> Any:
+        opened.append(io.BytesIO(b"original"))
+        return send_file(opened[-1], mimetype="text/plain")
+
+    @app.after_request
+    def replace(response: Any) -> Any:
+        response.response = [b"replaced"]
+        response.headers.pop("Content-Length", None)
+        return response
+
+    r = await get(client, "/f")
+    assert (r.status_code, r.content) == (200, b"replaced")
+    assert opened[0].closed
+
+
+async def test_file_response_get_data_twice(files: Path) -> None:
+    r = FileResponse(files / "hello.txt")
+    assert r.get_data() == r.get_data(as_text=True).encode() == b"Hello, file!\n"

@@ -346,3 +346,32 @@ def test_flask_ctx_reads_a_bridged_variable_like_a_context_variable() -> None:
     assert var.get("default") == "default"
     with pytest.raises(LookupError):
         var.get()
+
+
+# -- flask.stream_with_context ----------------------------------------------------------
+
+
+async def test_flask_stream_with_context(app: Flask, client: TestClient) -> None:
+    def lines() -> t.Iterator[str]:
+        yield flask.request.args["a"]
+        yield flask.g.get("mark", "-")
+        yield flask.current_app.name
+
+    @app.route("/plain")
+    def plain() -> t.Any:
+        flask.g.mark = "plain"
+        return flask.stream_with_context(lines())
+
+    @app.route("/async")
+    async def in_async() -> t.Any:
+        return flask.Response(flask.stream_with_context(lines)(), mimetype="text/plain")
+
+    r = await client.get("/plain?a=1")
+    assert (r.status_code, r.text) == (200, f"1plain{app.name}")
+    r = await client.get("/async?a=2")
+    assert (r.status_code, r.text) == (200, f"2-{app.name}")
+    with pytest.raises(RuntimeError, match="request context is active"):
+        flask.stream_with_context(lines())
+    async with app.app_context():
+        with pytest.raises(RuntimeError, match="request context is active"):
+            flask.stream_with_context(lines())

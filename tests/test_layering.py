@@ -24,7 +24,7 @@ LAYERS: list[list[str]] = [
         *("debug", "deadline"),
     ],
     ["asgi", "formparser", "flaskglobals", "serving"],
-    ["streaming", "request"],
+    ["streaming", "request", "bodies"],
     ["response", "websocket"],
     ["files", "sse", "routing", "views", "wstesting"],
     ["ctx", "helpers", "testing", "blueprints", "broadcast"],

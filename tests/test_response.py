@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import decimal
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -793,3 +794,310 @@ def test_json_errors_are_flasks() -> None:
         assert str(got.value) == str(expected.value)
     # the encoder still works after a failure
     assert ours.json.dumps({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
+
+
+# -- Werkzeug's body API, for extensions ------------------------------------------------
+
+
+def test_direct_passthrough_keeps_a_streamed_body_unread() -> None:
+    body = iter([b"a", b"b"])
+    r = Response(body, direct_passthrough=True, headers={"X-A": "1"})
+    assert r.direct_passthrough is True
+    assert r.is_streamed and not r.is_sequence
+    with pytest.raises(RuntimeError, match="direct passthrough"):
+        r.get_data()
+    r.direct_passthrough = False  # what a compressing extension does first
+    assert r.get_data() == b"ab"
+    assert r.is_sequence
+    assert Response("x").direct_passthrough is False
+
+
+def test_implicit_sequence_conversion_off() -> None:
+    r = Response(iter(["a", "b"]))
+    r.implicit_sequence_conversion = False
+    with pytest.raises(RuntimeError, match="make_sequence"):
+        r.get_data()
+    r.make_sequence()
+    assert r.response == [b"a", b"b"]
+    assert r.get_data() == b"ab"
+    r.make_sequence()  # already one
+    assert r.response == [b"a", b"b"]
+
+
+def test_iter_encoded_and_freeze() -> None:
+    assert list(Response(["a", b"b"]).iter_encoded()) == [b"a", b"b"]
+    assert list(Response(iter(["é", b"x"])).iter_encoded()) == ["é".encode(), b"x"]
+    r = Response(iter(["ab", "c"]))
+    r.freeze()
+    assert r.response == [b"ab", b"c"]
+    assert r.headers["Content-Length"] == "3"
+    assert r.headers["ETag"]
+    assert r.calculate_content_length() == 3
+
+
+def test_close_and_call_on_close() -> None:
+    closed: list[str] = []
+
+    def body() -> Iterator[bytes]:
+        try:
+            yield b"x"
+        finally:
+            closed.append("body")
+
+    r = Response(body())
+
+    @r.call_on_close
+    def done() -> None:
+        closed.append("func")
+
+    with r:
+        assert next(iter(r.response)) == b"x"  # type: ignore[arg-type]
+    assert closed == ["body", "func"]
+
+
+def test_make_sequence_closes_the_iterable_on_close() -> None:
+    class Body:
+        closed = False
+
+        def __iter__(self) -> Iterator[bytes]:
+            return iter([b"a"])
+
+        def close(self) -> None:
+            self.closed = True
+
+    body = Body()
+    r = Response(body)
+    assert r.get_data() == b"a"
+    assert not body.closed
+    r.close()
+    assert body.closed
+
+
+async def test_async_body_through_iter_encoded() -> None:
+    import anyio.to_thread
+
+    async def gen() -> AsyncIterator[str]:
+        for part in ("a", "b"):
+            await asyncio.sleep(0)
+            yield part
+
+    r = StreamingResponse(gen())
+    chunks = r.iter_encoded()
+    # on the event loop's thread it cannot wait for the body
+    with pytest.raises(RuntimeError, match="worker thread"):
+        next(chunks)
+    # in a worker thread each item is fetched on the loop
+    assert await anyio.to_thread.run_sync(list, chunks) == [b"a", b"b"]
+    # a thread that is not one of the loop's workers: the same error
+    stray = StreamingResponse(gen()).iter_encoded()
+    errors: list[BaseException] = []
+
+    def pull() -> None:
+        try:
+            next(stray)
+        except RuntimeError as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=pull)
+    thread.start()
+    await anyio.to_thread.run_sync(thread.join)
+    assert "worker thread" in str(errors[0])
+
+
+async def test_call_on_close_runs_after_sending(app: Flask, client: TestClient) -> None:
+    events: list[str] = []
+
+    @app.route("/<kind>", methods=["GET", "HEAD"])
+    async def index(kind: str) -> Response:
+        r = Response("body") if kind == "buffered" else Response(iter(["s", "t"]))
+        r.call_on_close(lambda: events.append(f"{kind} sync"))
+
+        async def later() -> None:
+            events.append(f"{kind} async")
+
+        r.call_on_close(later)
+        return r
+
+    assert (await client.get("/buffered")).text == "body"
+    assert (await client.get("/streamed")).text == "st"
+    assert (await client.head("/streamed")).status_code == 200
+    assert events == [
+        "buffered sync",
+        "buffered async",
+        "streamed sync",
+        "streamed async",
+        "streamed sync",
+        "streamed async",
+    ]
+
+
+def _environ(**headers: str) -> dict[str, Any]:
+    environ: dict[str, Any] = {"REQUEST_METHOD": "GET"}
+    environ.update({f"HTTP_{k.upper()}": v for k, v in headers.items()})
+    return environ
+
+
+def test_make_conditional_with_an_environ() -> None:
+    r = Response("0123456789")
+    r.set_etag("e")
+    assert r.make_conditional(_environ(if_none_match='"e"')).status_code == 304
+    r = Response("0123456789")
+    assert r.make_conditional(_environ(range="bytes=2-4"), accept_ranges=True).status_code == 206
+    assert r.get_data() == b"234"
+    assert r.headers["Content-Range"] == "bytes 2-4/10"
+    posted = Response("x").make_conditional({"REQUEST_METHOD": "POST", "HTTP_IF_NONE_MATCH": "*"})
+    assert posted.status_code == 200
+
+
+def test_make_conditional_ranges_a_streamed_body_with_its_length() -> None:
+    import io
+
+    from werkzeug.exceptions import RequestedRangeNotSatisfiable
+    from werkzeug.wsgi import FileWrapper
+
+    def file_response() -> Response:
+        return Response(FileWrapper(io.BytesIO(b"0123456789")), direct_passthrough=True)
+
+    r = file_response().make_conditional(_environ(range="bytes=3-5"), True, complete_length=10)
+    assert r.status_code == 206
+    assert r.headers["Content-Range"] == "bytes 3-5/10"
+    assert r.headers["Content-Length"] == "3"
+    assert b"".join(r.iter_encoded()) == b"345"
+    # without the length, or for several ranges, the whole body
+    r = file_response().make_conditional(_environ(range="bytes=3-5"), True)
+    assert r.status_code == 200
+    r = file_response().make_conditional(_environ(range="bytes=0-1,4-5"), True, 10)
+    assert r.status_code == 200
+    with pytest.raises(RequestedRangeNotSatisfiable):
+        file_response().make_conditional(_environ(range="bytes=20-30"), True, 10)
+    empty = Response(iter([])).make_conditional(_environ(range="bytes=0-1"), True, 0)
+    assert empty.status_code == 200
+
+
+async def test_make_conditional_leaves_an_async_body_whole(app: Flask, client: TestClient) -> None:
+    async def gen() -> AsyncIterator[bytes]:
+        yield b"0123456789"
+
+    @app.route("/")
+    async def index() -> Response:
+        r = StreamingResponse(gen())
+        return r.make_conditional(request, accept_ranges=True, complete_length=10)
+
+    r = await client.get("/", headers={"Range": "bytes=0-1"})
+    assert r.status_code == 200
+    assert r.headers["Accept-Ranges"] == "bytes"
+    assert r.data == b"0123456789"
+
+
+async def test_werkzeug_responses_are_streamed(app: Flask, client: TestClient) -> None:
+    import io
+
+    import werkzeug.wrappers
+    from werkzeug.wsgi import FileWrapper
+
+    class Tracked(io.BytesIO):
+        pass
+
+    files: list[Tracked] = []
+    pulled: list[int] = []
+
+    @app.route("/file")
+    def file() -> Any:
+        f = Tracked(b"file data " * 1000)
+        files.append(f)
+        return werkzeug.wrappers.Response(
+            FileWrapper(f, 4096), mimetype="text/plain", direct_passthrough=True
+        )
+
+    @app.route("/gen")
+    async def gen() -> Any:
+        def produce() -> Iterator[str]:
+            for i in range(3):
+                pulled.append(i)
+                yield f"{i},"
+
+        rv = werkzeug.wrappers.Response(produce(), status=201, headers={"X-W": "w"})
+        assert pulled == []
+        return rv
+
+    @app.route("/flask")
+    async def flask_response() -> Any:
+        return flask.Response(["a", b"b"], status=202, mimetype="text/plain")
+
+    r = await client.get("/file")
+    assert r.status_code == 200
+    assert r.data == b"file data " * 1000
+    assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert files[0].closed
+    r = await client.get("/gen")
+    assert (r.status_code, r.text, r.headers["X-W"]) == (201, "0,1,2,", "w")
+    r = await client.get("/flask")
+    assert (r.status_code, r.text, r.headers["Content-Length"]) == (202, "ab", "2")
+
+
+async def test_own_responses_of_another_class_pass_through(app: Flask) -> None:
+    from asyncflask import FileResponse
+
+    class Custom(Response):
+        pass
+
+    app.response_class = Custom
+    async with app.app_context():
+        rv = FileResponse(__file__)
+        assert app.make_response(rv) is rv
+        assert isinstance(app.make_response("x"), Custom)
+
+
+def test_more_of_the_body_api() -> None:
+    async def gen() -> AsyncIterator[bytes]:
+        yield b"x"
+
+    with pytest.raises(RuntimeError, match="async iterable"):
+        StreamingResponse(gen()).get_data()
+
+    r = Response("x")
+
+    async def later() -> None:
+        pass
+
+    r.call_on_close(later)
+    r.close()  # an async function cannot be awaited here: skipped, no warning
+
+    # a buffered empty body has no range to give; If-Range that does not match
+    empty = Response("").make_conditional(_environ(range="bytes=0-1"), True)
+    assert empty.status_code == 200
+    changed = Response(iter([b"0123"]))
+    changed.set_etag("new")
+    changed.make_conditional(_environ(range="bytes=0-1", if_range='"old"'), True, 4)
+    assert changed.status_code == 200
+
+
+async def test_async_iterable_without_aclose_through_iter_encoded() -> None:
+    import anyio.to_thread
+
+    class Items:
+        def __init__(self) -> None:
+            self.left = [b"a", "b"]
+
+        def __aiter__(self) -> Items:
+            return self
+
+        async def __anext__(self) -> bytes | str:
+            if not self.left:
+                raise StopAsyncIteration
+            return self.left.pop(0)
+
+    r = StreamingResponse(Items())
+    assert await anyio.to_thread.run_sync(list, r.iter_encoded()) == [b"a", b"b"]
+    await r._run_on_close()
+
+
+async def test_a_sansio_response_from_a_view(app: Flask, client: TestClient) -> None:
+    from werkzeug.sansio.response import Response as SansIOResponse
+
+    @app.route("/")
+    async def index() -> Any:
+        return SansIOResponse(status=204, headers={"X-S": "s"})
+
+    r = await client.get("/")
+    assert (r.status_code, r.headers["X-S"], r.content) == (204, "s", b"")

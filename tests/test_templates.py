@@ -12,7 +12,7 @@ from typing import Any
 
 import flask
 import pytest
-from jinja2 import TemplateNotFound
+from jinja2 import TemplateNotFound, TemplateSyntaxError
 
 from asyncflask import (
     Blueprint,
@@ -661,3 +661,336 @@ async def test_debug_setter_turns_auto_reload_on(tmp_path: Path) -> None:
 async def test_jinja_env_is_async(tapp: Flask) -> None:
     assert tapp.jinja_env.is_async is True
     assert tapp.jinja_env.globals["config"] is tapp.config
+
+
+# -- rendering from plain code ----------------------------------------------------------
+
+
+PAGE = (
+    "{% from '_macros.html' import hello %}{{ hello(name) }}|{{ request.path }}"
+    "|{{ site }}|{{ v|shout }}|{{ 4 is even }}|{{ proc }}"
+)
+
+
+@pytest.fixture
+def plain_app(tapp: Flask, tmp_path: Path) -> Flask:
+    """An app with a macro file, a page importing it, a global, a filter, a
+    test and a context processor, as an extension would set up."""
+    _write(tmp_path / "templates", "_macros.html", "{% macro hello(n) %}Hi {{ n }}!{% endmacro %}")
+    _write(tmp_path / "templates", "page.html", PAGE)
+    tapp.jinja_env.globals["site"] = "S"
+    tapp.jinja_env.filters["shout"] = lambda s: f"{s}!".upper()
+    tapp.jinja_env.tests["even"] = lambda n: n % 2 == 0
+
+    @tapp.context_processor
+    def proc() -> dict[str, Any]:
+        return {"proc": "P"}
+
+    return tapp
+
+
+async def test_plain_views_get_strings(plain_app: Flask, tmp_path: Path) -> None:
+    seen: list[Any] = []
+
+    @plain_app.route("/flask")
+    def with_flask() -> str:
+        rv = flask.render_template("page.html", name="flask", v="a")
+        seen.append(rv)
+        return rv
+
+    @plain_app.route("/ours")
+    def with_ours() -> str:
+        rv = render_template("page.html", name="ours", v="b")
+        seen.append(rv)
+        return rv
+
+    @plain_app.route("/strings")
+    def strings() -> str:
+        return flask.render_template_string("{{ 1 + 1 }}") + render_template_string("{{ x }}", x=3)
+
+    async with plain_app.test_client() as client:
+        assert (await client.get("/flask")).text == "Hi flask!|/flask|S|A!|True|P"
+        assert (await client.get("/ours")).text == "Hi ours!|/ours|S|B!|True|P"
+        assert (await client.get("/strings")).text == "23"
+    assert all(type(rv) is str for rv in seen)
+
+    # the same page in Flask
+    fapp = _flask_app(tmp_path)
+    fapp.jinja_env.globals["site"] = "S"
+    fapp.jinja_env.filters["shout"] = lambda s: f"{s}!".upper()
+    fapp.context_processor(lambda: {"proc": "P"})
+    fapp.add_url_rule(
+        "/flask", "f", lambda: flask.render_template("page.html", name="flask", v="a")
+    )
+    assert fapp.test_client().get("/flask").text == "Hi flask!|/flask|S|A!|True|P"
+
+
+async def test_plain_code_on_the_event_loop(plain_app: Flask) -> None:
+    """An extension's plain function called by an async view runs on the
+    loop's thread: it gets a string too, and the view can still await."""
+
+    def widget(name: str) -> str:
+        rv = render_template("page.html", name=name, v="w")
+        assert isinstance(rv, str)
+        return rv
+
+    def extension_page() -> str:
+        template = plain_app.jinja_env.get_template("page.html")
+        return flask.render_template(template, name="ext", v="e") + template.render(
+            name="direct", v="d", proc="-"
+        )
+
+    @plain_app.route("/")
+    async def index() -> str:
+        awaited = await render_template("page.html", name="awaited", v="x")
+        return "\n".join([widget("loop"), extension_page(), awaited])
+
+    async with plain_app.test_client() as client:
+        r = await client.get("/")
+    assert r.status_code == 200
+    assert r.text.split("\n") == [
+        "Hi loop!|/|S|W!|True|P",
+        "Hi ext!|/|S|E!|True|PHi direct!|/|S|D!|True|-",
+        "Hi awaited!|/|S|X!|True|P",
+    ]
+
+
+async def test_the_caller_decides(plain_app: Flask) -> None:
+    """A plain function gets the string; a coroutine gets an awaitable."""
+
+    def plain() -> Any:
+        return render_template_string("{{ config.K }} {{ g.x }}")
+
+    async def awaiting() -> str:
+        pending = render_template_string("{{ config.K }} {{ g.x }}")
+        assert asyncio.iscoroutine(pending)
+        rv: str = await pending
+        return rv
+
+    plain_app.config["K"] = "k"
+    async with plain_app.app_context():
+        g.x = "gx"
+        assert plain() == "k gx"
+        assert await awaiting() == "k gx"
+
+
+async def test_get_template_attribute(plain_app: Flask) -> None:
+    from asyncflask import get_template_attribute
+
+    @plain_app.route("/")
+    async def index() -> str:
+        hello = get_template_attribute("_macros.html", "hello")
+        return str(hello("macro")) + str(flask.get_template_attribute("_macros.html", "hello")("f"))
+
+    @plain_app.route("/plain")
+    def plain() -> str:
+        return str(get_template_attribute("_macros.html", "hello")("plain"))
+
+    async with plain_app.test_client() as client:
+        assert (await client.get("/")).text == "Hi macro!Hi f!"
+        assert (await client.get("/plain")).text == "Hi plain!"
+
+
+async def test_flask_stream_template_from_plain_view(plain_app: Flask) -> None:
+    @plain_app.route("/")
+    def index() -> Any:
+        return flask.stream_template_string("{% for i in range(3) %}{{ i }}{% endfor %}{{ proc }}")
+
+    async with plain_app.test_client() as client:
+        r = await client.get("/")
+    assert r.status_code == 200
+    assert r.text == "012P"
+    assert "Content-Length" not in r.headers
+
+
+async def test_globals_and_extensions_added_later_are_seen(plain_app: Flask) -> None:
+    @plain_app.route("/")
+    def index() -> str:
+        return render_template_string("{% do items.append(2) %}{{ items }} {{ late }}", items=[1])
+
+    plain_app.testing = True  # the app's errors reach the test
+    async with plain_app.test_client() as client:
+        with pytest.raises(TemplateSyntaxError, match="'do'"):
+            await client.get("/")  # the extension is not there yet
+        plain_app.jinja_env.add_extension("jinja2.ext.do")
+        plain_app.jinja_env.globals["late"] = "L"
+        assert (await client.get("/")).text == "[1, 2] L"
+
+
+async def test_auto_reload_followed_by_plain_rendering(tmp_path: Path) -> None:
+    path = _write(tmp_path / "templates", "r.html", "one")
+    app = Flask("reload", root_path=str(tmp_path))
+
+    @app.route("/")
+    def index() -> str:
+        return render_template("r.html")
+
+    async with app.test_client() as client:
+        assert (await client.get("/")).text == "one"
+        _bump(path, "two")
+        assert (await client.get("/")).text == "one"
+        app.debug = True
+        assert (await client.get("/")).text == "two"
+
+
+async def test_async_context_processor_from_a_worker_thread(plain_app: Flask) -> None:
+    @plain_app.context_processor
+    async def slow() -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return {"slow": request.args["s"]}
+
+    @plain_app.route("/")
+    def index() -> str:
+        return flask.render_template_string("{{ slow }}{{ proc }}")
+
+    async with plain_app.test_client() as client:
+        r = await client.get("/?s=waited")
+    assert r.text == "waitedP"
+
+
+async def test_async_context_processor_on_the_loop_is_a_clear_error(plain_app: Flask) -> None:
+    @plain_app.context_processor
+    async def slow() -> dict[str, Any]:
+        return {}
+
+    def plain() -> str:
+        rv: str = render_template_string("x")
+        return rv
+
+    @plain_app.route("/")
+    async def index() -> str:
+        return plain()
+
+    async with plain_app.app_context():
+        with pytest.raises(
+            TypeError, match=r"async context processor .*slow.*await render_template"
+        ):
+            plain()
+
+    @plain_app.route("/awaited")
+    async def awaited() -> str:
+        rv: str = await render_template_string("{{ proc }}")
+        return rv
+
+    async with plain_app.test_client() as client:
+        assert (await client.get("/")).status_code == 500
+        # awaited, the same processor is fine
+        r = await client.get("/awaited")
+        assert (r.status_code, r.text) == (200, "P")
+
+
+async def test_template_signals_from_plain_code(plain_app: Flask) -> None:
+    from asyncflask import signals
+
+    calls: list[str] = []
+
+    def before(sender: Any, template: Any, context: dict[str, Any], **kw: Any) -> None:
+        context["name"] = "changed"
+        calls.append("before")
+
+    async def after(sender: Any, template: Any, context: dict[str, Any], **kw: Any) -> None:
+        await asyncio.sleep(0)
+        calls.append("after")
+
+    @plain_app.route("/")
+    def index() -> str:
+        rv: str = render_template("page.html", name="original", v="s")
+        return rv
+
+    def plain_render() -> Any:
+        return render_template_string("{{ name }}", name="loop")
+
+    with (
+        signals.before_render_template.connected_to(before, plain_app),
+        signals.template_rendered.connected_to(after, plain_app),
+    ):
+        async with plain_app.test_client() as client:
+            assert (await client.get("/")).text.startswith("Hi changed!")
+        async with plain_app.app_context():
+            with pytest.raises(TypeError, match="signal receiver 'test_template_signals"):
+                # on the loop's thread, the async receiver cannot run
+                str(plain_render())
+    assert calls == ["before", "after", "before"]
+
+
+async def test_template_not_made_by_the_environment(tapp: Flask) -> None:
+    env = tapp.jinja_env
+    tpl = env.from_string(env.parse("{{ 1 }}"))
+    assert await tpl.render_async() == "1"
+    with pytest.raises(RuntimeError, match="render_async"):
+        tpl.render()
+
+
+async def test_sync_mode_environment(tmp_path: Path) -> None:
+    _write(tmp_path / "templates", "m.html", "{% macro m() %}sync{% endmacro %}")
+    app = Flask("syncmode", root_path=str(tmp_path))
+    app.jinja_options = {"enable_async": False}
+
+    @app.route("/")
+    def index() -> str:
+        macro = app.jinja_env.get_template("m.html").module.m
+        return render_template_string("{{ m() }}", m=macro) + "".join(
+            app.jinja_env.from_string("{{ 1 }}").generate()
+        )
+
+    assert app.jinja_env.is_async is False
+    async with app.test_client() as client:
+        assert (await client.get("/")).text == "sync1"
+
+
+async def test_generate_and_make_module_from_plain_code(plain_app: Flask) -> None:
+    async with plain_app.app_context():
+        tpl = plain_app.jinja_env.get_template("_macros.html")
+        assert str(tpl.make_module().hello("m")) == "Hi m!"
+        chunks = list(plain_app.jinja_env.from_string("{{ a }}-{{ b }}").generate(a=1, b=2))
+        assert "".join(chunks) == "1-2"
+
+
+async def test_plain_thread_without_a_loop(plain_app: Flask) -> None:
+    """A thread of the app's own (no event loop) renders too; an async
+    context processor there is the same clear error."""
+    import threading
+
+    results: list[Any] = []
+
+    def work() -> None:
+        with plain_app.app_context():
+            tpl = plain_app.jinja_env.from_string("{{ n }}")
+            results.append(tpl.render(n=1) + tpl.render(n=2))  # compiled once for plain code
+            results.append(render_template_string("{{ proc }}"))
+
+            @plain_app.context_processor
+            async def late() -> dict[str, Any]:
+                return {}
+
+            try:
+                render_template_string("x")
+            except TypeError as e:
+                results.append(str(e))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    await asyncio.to_thread(thread.join)
+    assert results[:2] == ["12", "P"]
+    assert "async context processor" in results[2]
+
+
+async def test_plain_error_handler_and_hook(plain_app: Flask, tmp_path: Path) -> None:
+    """Flask's habit: a plain error handler that renders its page."""
+    _write(tmp_path / "templates", "404.html", "no {{ request.path }} here")
+
+    @plain_app.errorhandler(404)
+    def not_found(e: Any) -> Any:
+        return render_template("404.html"), 404
+
+    @plain_app.before_request
+    def gate() -> Any:
+        if request.args.get("stop"):
+            return flask.render_template_string("stopped by {{ proc }}"), 403
+        return None
+
+    async with plain_app.test_client() as client:
+        r = await client.get("/nowhere")
+        assert (r.status_code, r.text) == (404, "no /nowhere here")
+        r = await client.get("/nowhere?stop=1")
+        assert (r.status_code, r.text) == (403, "stopped by P")
