@@ -237,7 +237,19 @@ def _send_sync(signal: NamedSignal, app: Flask, **kwargs: t.Any) -> None:
         signal.send(app, _async_wrapper=wrap, **kwargs)
 
 
-def _render_sync(template: TemplateArg, context: dict[str, t.Any], source: bool) -> str:
+class Rendered(str):
+    """A template rendered for plain code: a ``str``, which async code that
+    received it through a plain helper (a lambda, a comprehension) may
+    still ``await``."""
+
+    __slots__ = ()
+
+    def __await__(self) -> t.Generator[t.Any, None, str]:
+        yield from ()
+        return str(self)
+
+
+def _render_sync(template: TemplateArg, context: dict[str, t.Any], source: bool) -> Rendered:
     """Flask's ``render_template``, for plain code."""
     app = _current_app()
     env = app.jinja_env
@@ -246,7 +258,7 @@ def _render_sync(template: TemplateArg, context: dict[str, t.Any], source: bool)
         tpl = env.get_or_select_template(template)
     app.update_template_context(context)
     _send_sync(before_render_template, app, template=tpl, context=context)
-    rv = tpl.render(context)
+    rv = Rendered(tpl.render(context))
     _send_sync(template_rendered, app, template=tpl, context=context)
     return rv
 

@@ -712,7 +712,11 @@ async def test_plain_views_get_strings(plain_app: Flask, tmp_path: Path) -> None
         assert (await client.get("/flask")).text == "Hi flask!|/flask|S|A!|True|P"
         assert (await client.get("/ours")).text == "Hi ours!|/ours|S|B!|True|P"
         assert (await client.get("/strings")).text == "23"
-    assert all(type(rv) is str for rv in seen)
+    assert all(isinstance(rv, str) for rv in seen)
+    assert [str(rv) for rv in seen] == [
+        "Hi flask!|/flask|S|A!|True|P",
+        "Hi ours!|/ours|S|B!|True|P",
+    ]
 
     # the same page in Flask
     fapp = _flask_app(tmp_path)
@@ -994,3 +998,24 @@ async def test_plain_error_handler_and_hook(plain_app: Flask, tmp_path: Path) ->
         assert (r.status_code, r.text) == (404, "no /nowhere here")
         r = await client.get("/nowhere?stop=1")
         assert (r.status_code, r.text) == (403, "stopped by P")
+
+
+async def test_a_plain_helper_hands_async_code_an_awaitable_string(
+    tapp: Flask, tclient: TestClient
+) -> None:
+    """A generator expression is plain code, so it gets rendered strings;
+    each may still be awaited, so gathering them works as it would with
+    coroutines."""
+
+    def helper(name: str) -> Any:
+        return render_template_string("<b>{{ name }}</b>", name=name)
+
+    @tapp.route("/")
+    async def index() -> str:
+        parts = await asyncio.gather(*(helper(n) for n in ("a", "b")))
+        direct = await helper("c")
+        assert isinstance(direct, str)
+        return "".join(parts) + direct
+
+    r = await tclient.get("/")
+    assert r.text == "<b>a</b><b>b</b><b>c</b>"
