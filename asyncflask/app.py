@@ -7,6 +7,7 @@ import inspect
 import os
 import sys
 import typing as t
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 from types import TracebackType
@@ -29,7 +30,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from . import signals
 from .asgi import handle_lifespan
 from .ctx import AppContext, RequestContext
-from .files import StaticFilesMixin
+from .files import StaticFilesMixin, open_resource
 from .globals import _request_ctx
 from .jsonprovider import JSONProvider
 from .request import ClientDisconnected, Request
@@ -51,6 +52,7 @@ from .utils import (
     finish_unsuspended,
     is_async_callable,
     run_in_thread,
+    without_traceback,
     wraps_async,
 )
 from .websocket import WebsocketScaffold
@@ -138,7 +140,7 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
                 host=static_host,
-                view_func=self.send_static_file,
+                view_func=_static_view(weakref.ref(self)),
             )
 
     def create_jinja_environment(self) -> Environment:
@@ -205,6 +207,8 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 # variables taken in the last send, until the connection's
                 # next request: empty the contexts it refers to
                 ctx._release()
+                if error is not None and sys.exc_info()[1] is None:
+                    without_traceback(error)  # dealt with; its frames hold the app
 
     async def startup(self) -> None:
         """Run the ``before_serving`` functions (ASGI lifespan startup)."""
@@ -261,6 +265,9 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                     rv = await self._call_view(ctx)
         except Exception as e:
             rv = await call_maybe_async(self.handle_user_exception, e)
+            # handled: its traceback (whose frames hold ``rv``, the request
+            # and the app) is of no more use, and would make a cycle
+            without_traceback(e)
         if (
             hooked
             or ctx._after_request_functions
@@ -607,8 +614,30 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         return self.request_context(scope, receive)
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
-        """A click runner for the app's commands (``app.cli``)."""
-        return FlaskCliRunner(self, **kwargs)  # type: ignore[arg-type]
+        """A click runner for the app's commands (``app.cli``): an instance
+        of :attr:`test_cli_runner_class`, by default Flask's
+        ``FlaskCliRunner``."""
+        cls = self.test_cli_runner_class or FlaskCliRunner
+        return cls(self, **kwargs)  # type: ignore[arg-type]
+
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = None
+    ) -> t.IO[t.Any]:
+        """Open a file relative to :attr:`root_path` for reading, as Flask's
+        (``with app.open_resource("schema.sql") as f:``). ``mode`` is
+        ``"rb"``, ``"r"`` or ``"rt"``; ``encoding`` applies in text mode. It
+        blocks: in an async view, call it through a worker thread."""
+        return open_resource(self.root_path, resource, mode, encoding)
+
+    def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.Any]:
+        """Open a file relative to :attr:`instance_path`, in any mode
+        (writing too), as Flask's."""
+        path = os.path.join(self.instance_path, resource)
+        if "b" in mode:
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
         """An async test client (httpx) that calls the app in-process."""
@@ -639,6 +668,16 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         options.setdefault("log_level", "debug" if self.debug else "info")
         app = DebugTraceback(self, self.logger) if self.debug else self
         uvicorn.run(app, host=host or "127.0.0.1", port=port or 5000, **options)
+
+
+def _static_view(app_ref: weakref.ref[Flask]) -> t.Callable[..., t.Any]:
+    """The ``static`` view, holding the app weakly: a bound method in
+    ``view_functions`` would keep the app alive in a reference cycle."""
+
+    def send_static_file(filename: str) -> t.Any:
+        return t.cast(Flask, app_ref()).send_static_file(filename)
+
+    return send_static_file
 
 
 async def _ready(value: t.Any) -> t.Any:

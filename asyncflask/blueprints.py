@@ -9,7 +9,7 @@ from flask.sansio.blueprints import Blueprint as SansIOBlueprint
 from flask.sansio.blueprints import BlueprintSetupState
 from flask.sansio.scaffold import setupmethod
 
-from .files import StaticFilesMixin
+from .files import StaticFilesMixin, open_resource
 from .websocket import WebsocketScaffold
 
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
@@ -25,6 +25,13 @@ class Blueprint(StaticFilesMixin, SansIOBlueprint, WebsocketScaffold):
         super().__init__(*args, **kwargs)
         #: Click commands, merged into ``app.cli`` on registration.
         self.cli = AppGroup()
+
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.Any]:
+        """Open a file relative to the blueprint's :attr:`root_path` for
+        reading (``mode`` ``"rb"``, ``"r"`` or ``"rt"``), as Flask's."""
+        return open_resource(self.root_path, resource, mode, encoding)
 
     @setupmethod
     def before_serving(self, func: T) -> T:

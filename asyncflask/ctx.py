@@ -17,7 +17,7 @@ from .signals import (
     appcontext_tearing_down,
     request_tearing_down,
 )
-from .utils import call_maybe_async, run_sync_only
+from .utils import call_maybe_async, run_sync_only, without_traceback
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
@@ -183,6 +183,10 @@ class RequestContext:
     """Holds everything about one request: the request, its URL adapter,
     the session and the functions registered with ``after_this_request``.
 
+    A routing error is kept without its traceback (raised again by the
+    dispatch, it gets one there): the traceback's frames would hold the
+    request, and the app, in a reference cycle.
+
     It has an app context of its own (made when first used, and pushed with
     it when the app has anything to run or report for app contexts), unless
     it is pushed where an app context of the same app is current already.
@@ -205,7 +209,7 @@ class RequestContext:
             try:
                 request.host  # noqa: B018 - validates the Host header
             except HTTPException as e:
-                request.routing_exception = e
+                request.routing_exception = without_traceback(e)
 
     @property
     def request_ctx(self) -> RequestContext:
@@ -232,7 +236,7 @@ class RequestContext:
             try:
                 self._url_adapter = self.app.create_url_adapter(self.request)
             except HTTPException as e:
-                self.request.routing_exception = e
+                self.request.routing_exception = without_traceback(e)
         return t.cast("MapAdapter | None", self._url_adapter)
 
     @url_adapter.setter
@@ -278,7 +282,7 @@ class RequestContext:
             self.request.url_rule = rule
             self.request.view_args = dict(view_args)
         except HTTPException as e:
-            self.request.routing_exception = e
+            self.request.routing_exception = without_traceback(e)
 
     def push(self) -> None:
         """Make this the current request context. An app context of the same

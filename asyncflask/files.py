@@ -36,7 +36,13 @@ from .response import Response
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
 from .utils import run_in_thread
 
-__all__ = ["FileResponse", "StaticFilesMixin", "send_file", "send_from_directory"]
+__all__ = [
+    "FileResponse",
+    "StaticFilesMixin",
+    "open_resource",
+    "send_file",
+    "send_from_directory",
+]
 
 MaxAge = int | t.Callable[[str | None], int | None] | None
 
@@ -363,6 +369,20 @@ def _inside(path: str, directory: str) -> bool:
     if real == os.path.abspath(path):  # no link on the way: safe_join sufficed
         return True
     return os.path.commonpath((real, os.path.realpath(directory))) == os.path.realpath(directory)
+
+
+def open_resource(
+    root: str, resource: str, mode: str = "rb", encoding: str | None = None
+) -> t.IO[t.Any]:
+    """Open ``resource`` relative to ``root`` for reading (modes ``"r"``,
+    ``"rt"``, ``"rb"``); ``encoding`` is used in text mode. A blocking call,
+    as Flask's: in a view, run it off the loop or read small files only."""
+    if mode not in {"r", "rt", "rb"}:
+        raise ValueError("Resources can only be opened for reading.")
+    path = os.path.join(root, resource)
+    if mode == "rb":
+        return open(path, mode)
+    return open(path, mode, encoding=encoding)
 
 
 class StaticFilesMixin:

@@ -137,3 +137,17 @@ def run_sync_only(func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
             f"{func!r} is async: use 'async with' instead of 'with' so it can be awaited."
         )
     return rv
+
+
+E = t.TypeVar("E", bound=BaseException)
+
+
+def without_traceback(error: E) -> E:
+    """``error`` with its traceback dropped, and those of the exceptions it
+    was raised from or while handling: their frames would hold the request
+    (and the app) in a reference cycle once it has been dealt with."""
+    seen: BaseException | None = error
+    while seen is not None:
+        seen.__traceback__ = None
+        seen = seen.__cause__ or seen.__context__
+    return error

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import pytest
 import uvicorn
@@ -676,3 +677,22 @@ def test_test_cli_runner_invokes_app_commands(
     result = cmds_runner.app.test_cli_runner().invoke(args=["hello", "bo"])
     assert result.exit_code == 0, result.output
     assert result.output == "hello bo from cmds_runner\n"
+
+
+def test_test_cli_runner_class_is_used() -> None:
+    from flask.testing import FlaskCliRunner
+
+    class SubRunner(FlaskCliRunner):
+        pass
+
+    app = Flask("runner")
+
+    @app.cli.command("hello")
+    def hello() -> None:
+        click.echo("hello")
+
+    assert type(app.test_cli_runner()) is FlaskCliRunner
+    app.test_cli_runner_class = SubRunner
+    runner = app.test_cli_runner()
+    assert isinstance(runner, SubRunner)
+    assert runner.invoke(args=["hello"]).output == "hello\n"

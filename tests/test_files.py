@@ -1004,3 +1004,57 @@ async def test_blueprint_static_folder(static_dir: Path) -> None:
     status, _, body = await asgi_get(app, b"/bp/assets/%2e%2e%2fsecret.txt")
     assert status == 404
     assert SECRET not in body
+
+
+# -- open_resource ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["r", "rb", "rt"])
+def test_open_resource_reads_relative_to_root_path(tmp_path: Path, mode: str) -> None:
+    (tmp_path / "schema.sql").write_text("create table t;")
+    app = Flask(__name__, root_path=str(tmp_path))
+    with app.open_resource("schema.sql", mode) as f:
+        data = f.read()
+    assert data == (b"create table t;" if mode == "rb" else "create table t;")
+
+
+@pytest.mark.parametrize("mode", ["w", "x", "a", "r+"])
+def test_open_resource_refuses_to_write(tmp_path: Path, mode: str) -> None:
+    app = Flask(__name__, root_path=str(tmp_path))
+    with pytest.raises(ValueError, match="only be opened for reading"):
+        app.open_resource("schema.sql", mode)
+    assert not (tmp_path / "schema.sql").exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le"])
+def test_open_resource_with_encoding(tmp_path: Path, encoding: str) -> None:
+    (tmp_path / "text").write_text("caf\u00e9", encoding=encoding)
+    app = Flask(__name__, root_path=str(tmp_path))
+    with app.open_resource("text", "rt", encoding=encoding) as f:
+        assert f.read() == "caf\u00e9"
+
+
+def test_blueprint_open_resource_is_relative_to_its_root_and_utf8(tmp_path: Path) -> None:
+    (tmp_path / "bp").mkdir()
+    (tmp_path / "bp" / "data.txt").write_text("caf\u00e9", encoding="utf-8")
+    bp = Blueprint("bp", __name__, root_path=str(tmp_path / "bp"))
+    with bp.open_resource("data.txt", "r") as f:
+        assert f.read() == "caf\u00e9"
+    with bp.open_resource("data.txt") as f:
+        assert f.read() == "caf\u00e9".encode()
+    with pytest.raises(ValueError):
+        bp.open_resource("data.txt", "w")
+
+
+def test_open_instance_resource_reads_and_writes(tmp_path: Path) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+    os.makedirs(app.instance_path)
+    with app.open_instance_resource("app.cfg", "w") as f:
+        f.write("DEBUG = True\n")
+    with app.open_instance_resource("app.cfg") as f:
+        assert f.read() == b"DEBUG = True\n"
+    with app.open_instance_resource("app.cfg", "r") as f:
+        assert f.read() == "DEBUG = True\n"
+    with app.open_instance_resource("latin", "w", encoding="latin-1") as f:
+        f.write("\u00e9")
+    assert (tmp_path / "instance" / "latin").read_bytes() == b"\xe9"

@@ -4,6 +4,9 @@ is freed by reference counting, so the garbage collector has nothing to do
 
 Error responses are not covered: an exception's traceback refers to the
 frames that handled it, which refer back to the exception, as in Flask.
+Once a request is over, though, its errors' tracebacks are dropped, so the
+app itself is freed as soon as nothing refers to it (Flask's
+``test_app_freed_on_zero_refcount``, here after serving too).
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 import gc
 import json
 import typing as t
+import weakref
 
 import pytest
 
-from asyncflask import Flask, jsonify, request
+from asyncflask import Flask, abort, jsonify, render_template_string, request
 from tests.support import http_scope
 
 if t.TYPE_CHECKING:
@@ -93,3 +97,60 @@ async def test_a_request_leaves_no_cycles(
     assert gc.collect() == 0
     assert sent[0]["status"] == 200
     assert len(sent) == 2 * 21
+
+
+def test_a_new_app_is_freed_by_reference_counting(collector_off: None) -> None:
+    app = Flask(__name__)
+    assert app.view_functions["static"]
+    weak = weakref.ref(app)
+    del app
+    assert weak() is None
+
+
+async def test_an_app_that_served_and_rendered_is_freed_by_reference_counting(
+    collector_off: None,
+) -> None:
+    app = make_app()
+    app.config["TESTING"] = False
+    app.logger.disabled = True
+
+    @app.get("/page")
+    async def page() -> str:
+        return await render_template_string("{{ url_for('page') }}|{{ '<' }}")
+
+    @app.get("/boom")
+    async def boom() -> str:
+        raise ValueError("boom")
+
+    @app.get("/teapot")
+    async def teapot() -> str:
+        abort(418)
+
+    @app.errorhandler(418)
+    async def handled(e: Exception) -> tuple[str, int]:
+        return "handled", 418
+
+    @app.get("/slash/")
+    async def slash() -> str:
+        return "slash"
+
+    sent: list[dict[str, t.Any]] = []
+
+    async def receive() -> dict[str, t.Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, t.Any]) -> None:
+        sent.append(message)
+
+    for path in ["/plain", "/page", "/nope", "/slash", "/boom", "/teapot", "/static/x.css"]:
+        await app(http_scope(path), receive, send)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [
+        200, 200, 404, 308, 500, 418, 404,
+    ]  # fmt: skip
+    assert sent[3]["body"] == b"/page|&lt;"
+    async with app.test_client() as client:
+        assert (await client.get("/plain")).text == "Hello"
+        assert (await client.get("/nope")).status_code == 404
+    weak = weakref.ref(app)
+    del app, client, page, boom, teapot, handled, slash
+    assert weak() is None

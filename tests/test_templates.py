@@ -661,3 +661,23 @@ async def test_debug_setter_turns_auto_reload_on(tmp_path: Path) -> None:
 async def test_jinja_env_is_async(tapp: Flask) -> None:
     assert tapp.jinja_env.is_async is True
     assert tapp.jinja_env.globals["config"] is tapp.config
+
+
+async def test_subclass_jinja_environment_is_used(tmp_path: Path) -> None:
+    class CustomEnvironment(flask.templating.Environment):
+        pass
+
+    class CustomFlask(Flask):
+        jinja_environment = CustomEnvironment
+
+    _write(tmp_path / "templates", "page.html", "{{ url_for('index') }} {{ '<b>' }}")
+    app = CustomFlask("custom", root_path=str(tmp_path))
+
+    @app.route("/page")
+    async def index() -> str:
+        return await render_template("page.html")
+
+    assert isinstance(app.jinja_env, CustomEnvironment)
+    assert app.jinja_env.is_async is True
+    async with app.test_client() as client:
+        assert (await client.get("/page")).text == "/page &lt;b&gt;"
