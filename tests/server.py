@@ -243,6 +243,9 @@ def _environment(env: Mapping[str, str | None] | None) -> dict[str, str]:
     environ = dict(os.environ)
     environ["PYTHONUNBUFFERED"] = "1"
     environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    # the server imports this checkout's asyncflask, whatever is installed
+    root = str(Path(__file__).resolve().parent.parent)
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, (root, environ.get("PYTHONPATH"))))
     for key, value in (env or {}).items():
         if value is None:
             environ.pop(key, None)
