@@ -60,7 +60,7 @@ from .wsdispatch import handle_websocket
 
 if t.TYPE_CHECKING:
     from .testing import TestClient
-    from .typing import ASGIReceive, ASGISend, ResponseReturnValue, Scope
+    from .typing import ASGIApp, ASGIReceive, ASGISend, ResponseReturnValue, Scope
 
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 
@@ -126,6 +126,9 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
             )
             if getattr(type(self), name) is not getattr(Flask, name)
         )
+        # whether requests go through ``asgi_app`` (middleware, or a method
+        # of a subclass) before reaching the app
+        self._wrapped = type(self).asgi_app is not Flask.asgi_app
         # (path, method) -> rule, for rules without arguments
         self._static_routes: dict[tuple[str, str], Rule] = {}
         self._static_routes_version = -1
@@ -149,10 +152,33 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
 
     # -- ASGI ----------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+    @property
+    def asgi_app(self) -> ASGIApp:
+        """The ASGI application that ``app`` runs: the place for ASGI
+        middleware, as Flask's ``wsgi_app`` is for WSGI middleware
+        (``app.asgi_app = ProxyHeadersMiddleware(app.asgi_app)``), so that
+        ``app`` stays the app and servers go on serving it. A subclass may
+        override it as a method, calling ``super().asgi_app(...)``."""
+        return self.__dict__.get("_asgi_app") or self._unwrapped_app
+
+    @asgi_app.setter
+    def asgi_app(self, value: ASGIApp) -> None:
+        self._asgi_app = value
+        self._wrapped = True
+
+    async def _unwrapped_app(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        await self.__call__(scope, receive, send, _inner=True)
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceive, send: ASGISend, _inner: bool = False
+    ) -> None:
         """The ASGI entry point: handle one HTTP request (dispatch it, send
         the response, and tear the context down after the last byte), the
-        lifespan, or a websocket."""
+        lifespan, or a websocket; through :attr:`asgi_app` when middleware
+        was put there."""
+        if self._wrapped and not _inner:
+            await self.asgi_app(scope, receive, send)
+            return
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await handle_lifespan(self, receive, send)

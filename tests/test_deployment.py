@@ -329,3 +329,54 @@ def test_the_doc_gives_the_tested_worker_class() -> None:
     text = DOC.read_text()
     for line in WORKERS.strip().splitlines():
         assert line.rsplit(":", 1)[0] in text
+
+
+# -- behind a proxy: middleware on app.asgi_app ------------------------------------
+
+PROXIED_APP = """
+import os
+
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from asyncflask import Flask, request, url_for
+
+app = Flask(__name__)
+if os.environ.get("PROXIED"):
+    app.asgi_app = ProxyHeadersMiddleware(app.asgi_app, trusted_hosts="127.0.0.1")
+
+
+@app.route("/whoami")
+async def whoami():
+    return {
+        "remote_addr": request.remote_addr,
+        "scheme": request.scheme,
+        "url": url_for("whoami", _external=True),
+    }
+"""
+
+
+@pytest.mark.parametrize("proxied", [True, False])
+def test_proxy_headers_middleware_on_asgi_app_under_hypercorn(proxied: bool) -> None:
+    """Hypercorn reads no proxy headers itself: the middleware put on
+    ``app.asgi_app`` gives the app the client's address and scheme."""
+    command = _command("hypercorn app:app --bind {host}:{port}")
+    env = {"PROXIED": "1" if proxied else None}
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    with (
+        run_server(PROXIED_APP, command=command, env=env) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        r = client.get("/whoami", headers=forwarded)
+    host = server.url.removeprefix("http://")
+    if proxied:
+        assert r.json() == {
+            "remote_addr": "203.0.113.7",
+            "scheme": "https",
+            "url": f"https://{host}/whoami",
+        }
+    else:
+        assert r.json() == {
+            "remote_addr": "127.0.0.1",
+            "scheme": "http",
+            "url": f"http://{host}/whoami",
+        }
