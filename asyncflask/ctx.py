@@ -287,12 +287,14 @@ class RequestContext:
     def push(self) -> None:
         """Make this the current request context. An app context of the same
         app that is current goes on being used; otherwise the request has
-        its own."""
-        outer = _cv_ctx.get(None)
-        if outer is not None and outer.app is self.app:
-            self._app_ctx = outer.app_ctx
-        else:
-            self._own_app_context()
+        its own. Pushed again while it is pushed (``with request_ctx:`` in a
+        view), it keeps its app context: only the outermost pop leaves it."""
+        if not self._tokens:
+            outer = _cv_ctx.get(None)
+            if outer is not None and outer.app is self.app:
+                self._app_ctx = outer.app_ctx
+            else:
+                self._own_app_context()
         self._enter()
 
     def _own_app_context(self) -> None:
@@ -319,7 +321,7 @@ class RequestContext:
                     await self.request.close()
         finally:
             _cv_ctx.reset(self._tokens.pop())
-            if self._pushed_app_ctx:
+            if self._pushed_app_ctx and not self._tokens:
                 self._pushed_app_ctx = False
                 app_ctx = self.app_ctx
                 if app._tears_down_app_contexts():
@@ -331,7 +333,7 @@ class RequestContext:
         """Leave this context and its app context when neither has anything
         to tear down (what :meth:`pop` does then, without awaiting)."""
         _cv_ctx.reset(self._tokens.pop())
-        if self._pushed_app_ctx:
+        if self._pushed_app_ctx and not self._tokens:
             self._pushed_app_ctx = False
             self.app_ctx._pop_token()
 
@@ -373,7 +375,7 @@ class RequestContext:
                     request_tearing_down.send(self.app, _async_wrapper=_no_async, exc=exc)
         finally:
             _cv_ctx.reset(self._tokens.pop())
-            if self._pushed_app_ctx:
+            if self._pushed_app_ctx and not self._tokens:
                 self._pushed_app_ctx = False
                 self.app_ctx.__exit__(exc_type, exc, tb)
 
