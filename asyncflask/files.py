@@ -1,8 +1,9 @@
 """Files: ``FileResponse``, ``send_file`` and ``send_from_directory``.
 
-Opening, stat-ing and reading a file all happen while the response is sent,
-in a worker thread; the conditional request rules (304, 412, 206, 416) are
-applied then, from the file's real size and modification time.
+Opening and reading a file happen while the response is sent, in a worker
+thread; the conditional request rules (304, 412, 206, 416) are applied
+then, from the file's real size and modification time. ``send_file`` gives
+a path's ``ETag`` and ``Last-Modified`` at once, as Flask does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import io
 import mimetypes
 import os
+import stat
 import typing as t
 import unicodedata
 import zlib
@@ -266,8 +268,10 @@ def send_file(
     max_age: MaxAge = None,
 ) -> FileResponse:
     """Send a file, with Flask's signature and headers. A relative path is
-    relative to the app's ``root_path``. Nothing is opened or read here: that
-    happens while the response is sent, off the event loop."""
+    relative to the app's ``root_path``. As in Flask, the returned response
+    already has the file's ``ETag``, ``Last-Modified`` and
+    ``Content-Length`` (from one ``stat`` of the path); the file is opened
+    and read while the response is sent, off the event loop."""
     path: str | None = None
     if isinstance(path_or_file, (str, os.PathLike)):
         path = os.fspath(path_or_file)
@@ -300,6 +304,10 @@ def send_file(
         etag=etag,
         last_modified=last_modified,
     )
+    if path is not None:
+        _stat_validators(rv, path)
+    elif isinstance(etag, str):
+        rv.set_etag(etag)
     if download_name is not None:
         _set_disposition(rv, download_name, as_attachment)
     elif as_attachment:
@@ -309,6 +317,17 @@ def send_file(
         )
     _set_cache(rv, path, max_age)
     return rv
+
+
+def _stat_validators(rv: FileResponse, path: str) -> None:
+    """Set the validators of the file at ``path`` now. A file that is not
+    there is answered with a 404 when the response is sent."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return
+    if stat.S_ISREG(st.st_mode):
+        rv._set_validators(st.st_size, st.st_mtime)
 
 
 def _set_disposition(rv: Response, name: str, as_attachment: bool) -> None:

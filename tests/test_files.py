@@ -1058,3 +1058,69 @@ def test_open_instance_resource_reads_and_writes(tmp_path: Path) -> None:
     with app.open_instance_resource("latin", "w", encoding="latin-1") as f:
         f.write("\u00e9")
     assert (tmp_path / "instance" / "latin").read_bytes() == b"\xe9"
+
+
+# -- validators at call time ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"etag": False},
+        {"etag": "my-tag"},
+        {"last_modified": datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)},
+    ],
+    ids=repr,
+)
+def test_send_file_sets_validators_on_the_returned_response(
+    files: Path, kwargs: dict[str, Any]
+) -> None:
+    """``send_file``'s response has Flask's ``ETag`` and ``Last-Modified``
+    before it is sent (an ``after_request`` function or the view can read
+    or change them)."""
+    path = str(files / "data.bin")
+    fapp = flask.Flask("reference")
+    with fapp.test_request_context():
+        ref = flask.send_file(path, **kwargs)
+        ref.close()
+    app = Flask("validators")
+    with app.test_request_context():
+        rv = send_file(path, **kwargs)
+    assert rv.headers.get("ETag") == ref.headers.get("ETag")
+    assert rv.headers.get("Last-Modified") == ref.headers.get("Last-Modified")
+    assert rv.content_length == ref.content_length == os.path.getsize(path)
+
+
+async def test_send_file_of_a_missing_path_is_a_404_when_sent(tmp_path: Path) -> None:
+    app = Flask("missing", root_path=str(tmp_path))
+
+    @app.route("/")
+    def index() -> Any:
+        rv = send_file("missing.txt")
+        assert "ETag" not in rv.headers
+        return rv
+
+    async with app.test_client() as client:
+        assert (await client.get("/")).status_code == 404
+
+
+@guarded()
+async def test_after_request_sees_and_changes_the_etag(
+    app: Flask, client: TestClient, files: Path
+) -> None:
+    path = str(files / "data.bin")
+    seen: list[str | None] = []
+    serve(app, path)
+
+    @app.after_request
+    async def weaken(response: Any) -> Any:
+        seen.append(response.headers.get("ETag"))
+        response.set_etag("custom")
+        return response
+
+    r = await client.get("/f")
+    assert seen[0] is not None and seen[0].startswith('"')
+    assert r.headers["ETag"] == '"custom"'
+    r = await get(client, "/f", If_None_Match='"custom"')
+    assert r.status_code == 304
