@@ -23,7 +23,6 @@ from urllib.parse import quote
 from werkzeug.datastructures import ETags
 from werkzeug.exceptions import NotFound
 from werkzeug.http import (
-    http_date,
     parse_date,
     parse_etags,
     parse_if_range_header,
@@ -153,7 +152,6 @@ class FileResponse(Response):
 
     def _evaluate(self, request: Request, length: int) -> None:
         """Apply RFC 9110's preconditions, then ``Range``."""
-        self.headers.setdefault("Date", http_date())
         self.accept_ranges = "bytes"
         etag = unquote_etag(self.headers.get("ETag"))[0]
         last_modified = _as_seconds(self.headers.get("Last-Modified"))

@@ -14,7 +14,6 @@ from werkzeug.datastructures import ContentRange, Headers
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import (
     generate_etag,
-    http_date,
     is_entity_header,
     parse_etags,
     parse_range_header,
@@ -200,10 +199,10 @@ class Response(SansIOResponse):
         """Answer a conditional ``GET``/``HEAD`` for a buffered body, as
         Werkzeug does: 304 (or 412 with ``If-Match``) when the resource is
         not modified, 206 for a satisfiable single ``Range``, 416 for an
-        unsatisfiable one. Returns ``self``."""
+        unsatisfiable one. Returns ``self``. (Unlike Werkzeug's, it adds
+        no ``Date``: ASGI servers add one to every response.)"""
         if request.method not in ("GET", "HEAD"):
             return self
-        self.headers.setdefault("Date", http_date())
         if accept_ranges:
             self.accept_ranges = "bytes" if accept_ranges is True else accept_ranges
         headers = request.headers
