@@ -14,6 +14,7 @@ from types import TracebackType
 
 from flask.app import Flask as _WSGIFlask
 from flask.cli import AppGroup
+from flask.debughelpers import FormDataRoutingRedirect
 from flask.sansio.scaffold import setupmethod
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
 from flask.templating import Environment
@@ -24,7 +25,7 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
 )
-from werkzeug.routing import MapAdapter, RoutingException, Rule
+from werkzeug.routing import MapAdapter, RequestRedirect, RoutingException, Rule
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from . import signals
@@ -333,7 +334,7 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         error, or answers an automatic ``OPTIONS``)."""
         req = ctx.request
         if req.routing_exception is not None:
-            raise req.routing_exception
+            self.raise_routing_exception(req)
         rule = req.url_rule
         if rule is None:  # pragma: no cover - a bound adapter always matches or raises
             raise InternalServerError()
@@ -358,6 +359,20 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         if inspect.isawaitable(rv):  # flask.views' as_view() returns the method's
             rv = await rv
         return rv
+
+    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+        """Raise the request's routing error. In debug mode a redirect that
+        would make the browser drop a form's body (a 301 or 302 answering a
+        ``POST``) raises Flask's ``FormDataRoutingRedirect`` instead."""
+        exc = t.cast(Exception, request.routing_exception)
+        if (
+            not self.debug
+            or not isinstance(exc, RequestRedirect)
+            or exc.code in {307, 308}
+            or request.method in {"GET", "HEAD", "OPTIONS"}
+        ):
+            raise exc
+        raise FormDataRoutingRedirect(request)  # type: ignore[arg-type]
 
     def ensure_sync(self, func: T) -> T:
         """``func`` itself: views and hooks may be async here, and what a

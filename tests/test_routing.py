@@ -754,3 +754,33 @@ async def test_a_map_class_of_the_users_routes_the_same() -> None:
         assert (await client.get("/plain", follow_redirects=False)).status_code == 308
         assert (await client.post("/items/7")).status_code == 405
         assert (await client.get("/items/x")).status_code == 404
+
+
+# -- debug mode: a redirect that would lose a form's body -------------------------
+
+
+async def test_routing_redirect_debugging(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from werkzeug.routing import RequestRedirect
+
+    app.config["DEBUG"] = True
+
+    @app.route("/user/", methods=["GET", "POST"])
+    async def user() -> str:
+        return (await request.form)["status"]
+
+    async with app.test_client() as client:
+        r = await client.post("/user", data={"status": "success"}, follow_redirects=True)
+        assert r.text == "success"
+        # a 301 or 302 would make the browser drop the body: debug mode says so
+        monkeypatch.setattr(RequestRedirect, "code", 301)
+        with pytest.raises(AssertionError) as info:
+            await client.post("/user", data={"status": "error"}, follow_redirects=True)
+        assert "canonical URL 'http://localhost/user/'" in str(info.value)
+        assert "trailing slash" in str(info.value)
+        # a GET is redirected as usual
+        r = await client.get("/user")
+        assert (r.status_code, r.headers["Location"]) == (301, "http://localhost/user/")
+        # and without debug mode a POST too
+        app.debug = False
+        r = await client.post("/user", data={"status": "error"})
+        assert (r.status_code, r.headers["Location"]) == (301, "http://localhost/user/")
