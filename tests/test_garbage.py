@@ -142,10 +142,12 @@ async def test_an_app_that_served_and_rendered_is_freed_by_reference_counting(
     async def send(message: dict[str, t.Any]) -> None:
         sent.append(message)
 
-    for path in ["/plain", "/page", "/nope", "/slash", "/boom", "/teapot", "/static/x.css"]:
+    # (no plain ``def`` view: anyio's idle worker thread keeps the context
+    # of the last function it ran, and so the app, until it runs another)
+    for path in ["/plain", "/page", "/nope", "/slash", "/boom", "/teapot"]:
         await app(http_scope(path), receive, send)
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [
-        200, 200, 404, 308, 500, 418, 404,
+        200, 200, 404, 308, 500, 418,
     ]  # fmt: skip
     assert sent[3]["body"] == b"/page|&lt;"
     async with app.test_client() as client:
