@@ -49,9 +49,9 @@ from .signals import (
 )
 from .templating import create_environment, default_context_processor
 from .utils import (
+    async_callable,
     call_maybe_async,
     finish_unsuspended,
-    is_async_callable,
     run_in_thread,
     without_traceback,
     wraps_async,
@@ -130,6 +130,7 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         # whether requests go through ``asgi_app`` (middleware, or a method
         # of a subclass) before reaching the app
         self._wrapped = type(self).asgi_app is not Flask.asgi_app
+        self._view_kinds: dict[t.Callable[..., t.Any], str] = {}
         # (path, method) -> rule, for rules without arguments
         self._static_routes: dict[tuple[str, str], Rule] = {}
         self._static_routes_version = -1
@@ -157,9 +158,9 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
     def asgi_app(self) -> ASGIApp:
         """The ASGI application that ``app`` runs: the place for ASGI
         middleware, as Flask's ``wsgi_app`` is for WSGI middleware
-        (``app.asgi_app = ProxyHeadersMiddleware(app.asgi_app)``), so that
-        ``app`` stays the app and servers go on serving it. A subclass may
-        override it as a method, calling ``super().asgi_app(...)``."""
+        (``app.asgi_app = ProxyFix(app.asgi_app, x_for=1)``), so that ``app``
+        stays the app and servers go on serving it. A subclass may override
+        it as a method, calling ``super().asgi_app(...)``."""
         return self.__dict__.get("_asgi_app") or self._unwrapped_app
 
     @asgi_app.setter
@@ -342,15 +343,24 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
             return _ready(self.make_default_options_response(ctx))
         view: t.Callable[..., t.Any] = self.view_functions[rule.endpoint]
         kwargs = req.view_args or {}
-        if is_async_callable(view):
+        # what kind of function a view is, remembered by the app (a global
+        # cache would keep views, and the apps they refer to, alive)
+        kind = self._view_kinds.get(view)
+        if kind is None:
+            kind = self._view_kinds[view] = _view_kind(view)
+        if kind is _ASYNC_VIEW:
             awaitable: t.Awaitable[t.Any] = view(**kwargs)
             return awaitable
-        return self._call_sync_view(req, view, kwargs)
+        return self._call_sync_view(req, view, kwargs, kind is _WRAPS_ASYNC_VIEW)
 
     async def _call_sync_view(
-        self, req: Request, view: t.Callable[..., t.Any], kwargs: dict[str, t.Any]
+        self,
+        req: Request,
+        view: t.Callable[..., t.Any],
+        kwargs: dict[str, t.Any],
+        wrapping_async: bool,
     ) -> t.Any:
-        if wraps_async(view):
+        if wrapping_async:
             # a plain decorator around an async view (Flask-Login's
             # login_required): called on the loop, what it returns awaited
             return await call_maybe_async(view, **kwargs)
@@ -709,6 +719,17 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         options.setdefault("log_level", "debug" if self.debug else "info")
         app = DebugTraceback(self, self.logger) if self.debug else self
         uvicorn.run(app, host=host or "127.0.0.1", port=port or 5000, **options)
+
+
+_ASYNC_VIEW = "async"
+_WRAPS_ASYNC_VIEW = "plain, wrapping an async one"
+_SYNC_VIEW = "plain"
+
+
+def _view_kind(view: t.Callable[..., t.Any]) -> str:
+    if async_callable(view):
+        return _ASYNC_VIEW
+    return _WRAPS_ASYNC_VIEW if wraps_async(view) else _SYNC_VIEW
 
 
 def _static_view(app_ref: weakref.ref[Flask]) -> t.Callable[..., t.Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing as t
+from types import MethodType
 
 import anyio.to_thread
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
@@ -77,8 +78,7 @@ def _filled(cls: type[M], lists: dict[str, list[t.Any]]) -> M:
     return result
 
 
-@functools.lru_cache(maxsize=4096)
-def is_async_callable(func: t.Callable[..., t.Any]) -> bool:
+def async_callable(func: t.Callable[..., t.Any]) -> bool:
     """Whether calling ``func`` returns an awaitable (``async def`` or an
     object whose ``__call__`` is ``async def``)."""
     while isinstance(func, functools.partial):
@@ -88,12 +88,23 @@ def is_async_callable(func: t.Callable[..., t.Any]) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=4096)
 def wraps_async(func: t.Callable[..., t.Any]) -> bool:
     """Whether ``func`` is a plain function wrapping (``functools.wraps``)
     an async one, as a decorator written for Flask does."""
     inner = inspect.unwrap(func)
-    return inner is not func and is_async_callable(inner)
+    return inner is not func and async_callable(inner)
+
+
+_cached_async_callable = functools.lru_cache(maxsize=4096)(async_callable)
+
+
+def is_async_callable(func: t.Callable[..., t.Any]) -> bool:
+    """:func:`async_callable`, remembered. A bound method is remembered by
+    its function: the method holds its object, which the cache would keep
+    alive (a class-based view makes one per request)."""
+    if type(func) is MethodType:
+        func = func.__func__
+    return _cached_async_callable(func)
 
 
 def finish_unsuspended(coro: t.Coroutine[t.Any, t.Any, T]) -> T:

@@ -11,6 +11,7 @@ app itself is freed as soon as nothing refers to it (Flask's
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import typing as t
@@ -156,3 +157,54 @@ async def test_an_app_that_served_and_rendered_is_freed_by_reference_counting(
     weak = weakref.ref(app)
     del app, client, page, boom, teapot, handled, slash
     assert weak() is None
+
+
+async def test_an_app_whose_views_refer_to_it_is_freed_by_the_collector() -> None:
+    """Views that refer to their app (a closure in a factory) make a cycle,
+    as in Flask, that the collector frees: no cache of asyncflask's keeps
+    the views, and so the app, alive."""
+
+    def create_app() -> Flask:
+        app = Flask(__name__)
+
+        @app.get("/")
+        async def index() -> str:
+            return app.name
+
+        @app.get("/wrapped", endpoint="wrapped")
+        @functools.wraps(index)
+        def wrapped() -> t.Any:
+            return index()
+
+        return app
+
+    app = create_app()
+    app.testing = True  # (else the server's startup freezes it for good: gc.freeze)
+    async with app.test_client() as client:
+        assert (await client.get("/")).text == app.name
+        assert (await client.get("/wrapped")).text == app.name
+    weak = weakref.ref(app)
+    del app, client
+    gc.collect()
+    assert weak() is None
+
+
+async def test_a_class_view_per_request_is_not_kept() -> None:
+    from asyncflask.views import MethodView
+
+    instances: weakref.WeakSet[t.Any] = weakref.WeakSet()
+
+    class Item(MethodView):
+        def __init__(self) -> None:
+            instances.add(self)
+
+        async def get(self) -> str:
+            return "item"
+
+    app = Flask(__name__)
+    app.add_url_rule("/item", view_func=Item.as_view("item"))
+    async with app.test_client() as client:
+        for _ in range(3):
+            assert (await client.get("/item")).text == "item"
+    gc.collect()
+    assert len(instances) == 0
