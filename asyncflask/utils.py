@@ -157,8 +157,10 @@ def without_traceback(error: E) -> E:
     """``error`` with its traceback dropped, and those of the exceptions it
     was raised from or while handling: their frames would hold the request
     (and the app) in a reference cycle once it has been dealt with."""
-    seen: BaseException | None = error
-    while seen is not None:
-        seen.__traceback__ = None
-        seen = seen.__cause__ or seen.__context__
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
     return error

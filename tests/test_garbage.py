@@ -208,3 +208,20 @@ async def test_a_class_view_per_request_is_not_kept() -> None:
             assert (await client.get("/item")).text == "item"
     gc.collect()
     assert len(instances) == 0
+
+
+async def test_an_error_raised_from_itself_is_handled(collector_off: None) -> None:
+    app = Flask(__name__)
+
+    @app.get("/loop")
+    async def loop() -> str:
+        error = ValueError("itself")
+        raise error from error
+
+    @app.errorhandler(ValueError)
+    async def handled(e: ValueError) -> tuple[str, int]:
+        return f"handled {e}", 400
+
+    async with app.test_client() as client:
+        r = await client.get("/loop")
+    assert (r.status_code, r.text) == (400, "handled itself")
