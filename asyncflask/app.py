@@ -6,14 +6,15 @@ import inspect
 import os
 import sys
 import typing as t
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 from types import TracebackType
 
 from flask.app import Flask as _WSGIFlask
 from flask.cli import AppGroup
+from flask.debughelpers import FormDataRoutingRedirect
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
-from flask.templating import Environment
 from flask.testing import FlaskCliRunner
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import (
@@ -21,13 +22,13 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
 )
-from werkzeug.routing import MapAdapter, RoutingException, Rule
+from werkzeug.routing import MapAdapter, RequestRedirect, RoutingException, Rule
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from . import signals
 from .asgi import handle_lifespan
 from .ctx import AppContext, RequestContext
-from .files import StaticFilesMixin
+from .files import StaticFilesMixin, open_resource
 from .globals import _request_ctx
 from .jsonprovider import JSONProvider
 from .request import ClientDisconnected, Request
@@ -45,16 +46,19 @@ from .signals import (
     send,
 )
 from .templating import (
+    Environment,
     create_environment,
     default_context_processor,
     update_template_context_sync,
 )
 from .utils import (
+    async_callable,
     async_to_sync,
     call_maybe_async,
     is_async_callable,
     run_in_thread,
     wait_for,
+    without_traceback,
     wraps_async,
 )
 from .websocket import WebsocketScaffold
@@ -62,7 +66,7 @@ from .wsdispatch import handle_websocket
 
 if t.TYPE_CHECKING:
     from .testing import TestApp, TestClient
-    from .typing import ASGIReceive, ASGISend, ResponseReturnValue, Scope
+    from .typing import ASGIApp, ASGIReceive, ASGISend, ResponseReturnValue, Scope
 
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 
@@ -80,6 +84,9 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
     response_class: type[Response] = Response
     session_interface: SessionInterface = SecureCookieSessionInterface()
     json_provider_class = JSONProvider
+    #: The class of ``jinja_env``; a subclass may set a Flask ``Environment``
+    #: subclass of its own.
+    jinja_environment = Environment
     url_map_class = URLMap
 
     def __init__(
@@ -123,6 +130,10 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
             )
             if getattr(type(self), name) is not getattr(Flask, name)
         )
+        # whether requests go through ``asgi_app`` (middleware, or a method
+        # of a subclass) before reaching the app
+        self._wrapped = type(self).asgi_app is not Flask.asgi_app
+        self._view_kinds: dict[t.Callable[..., t.Any], str] = {}
         # (path, method) -> rule, for rules without arguments
         self._static_routes: dict[tuple[str, str], Rule] = {}
         self._static_routes_version = -1
@@ -140,7 +151,7 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
                 host=static_host,
-                view_func=self.send_static_file,
+                view_func=_static_view(weakref.ref(self)),
             )
 
     def create_jinja_environment(self) -> Environment:
@@ -155,10 +166,33 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
 
     # -- ASGI ----------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+    @property
+    def asgi_app(self) -> ASGIApp:
+        """The ASGI application that ``app`` runs: the place for ASGI
+        middleware, as Flask's ``wsgi_app`` is for WSGI middleware
+        (``app.asgi_app = ProxyFix(app.asgi_app, x_for=1)``), so that ``app``
+        stays the app and servers go on serving it. A subclass may override
+        it as a method, calling ``super().asgi_app(...)``."""
+        return self.__dict__.get("_asgi_app") or self._unwrapped_app
+
+    @asgi_app.setter
+    def asgi_app(self, value: ASGIApp) -> None:
+        self._asgi_app = value
+        self._wrapped = True
+
+    async def _unwrapped_app(self, scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
+        await self.__call__(scope, receive, send, _inner=True)
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceive, send: ASGISend, _inner: bool = False
+    ) -> None:
         """The ASGI entry point: handle one HTTP request (dispatch it, send
         the response, and tear the context down after the last byte), the
-        lifespan, or a websocket."""
+        lifespan, or a websocket; through :attr:`asgi_app` when middleware
+        was put there."""
+        if self._wrapped and not _inner:
+            await self.asgi_app(scope, receive, send)
+            return
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await handle_lifespan(self, receive, send)
@@ -213,6 +247,8 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
                 # variables taken in the last send, until the connection's
                 # next request: empty the contexts it refers to
                 ctx._release()
+                if error is not None and sys.exc_info()[1] is None:
+                    without_traceback(error)  # dealt with; its frames hold the app
 
     # -- dispatch --------------------------------------------------------------
 
@@ -241,6 +277,9 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
                     rv = await self._call_view(ctx)
         except Exception as e:
             rv = await call_maybe_async(self.handle_user_exception, e)
+            # handled: its traceback (whose frames hold ``rv``, the request
+            # and the app) is of no more use, and would make a cycle
+            without_traceback(e)
         if (
             hooked
             or ctx._after_request_functions
@@ -280,7 +319,7 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         error, or answers an automatic ``OPTIONS``)."""
         req = ctx.request
         if req.routing_exception is not None:
-            raise req.routing_exception
+            self.raise_routing_exception(req)
         rule = req.url_rule
         if rule is None:  # pragma: no cover - a bound adapter always matches or raises
             raise InternalServerError()
@@ -288,24 +327,47 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
             return _ready(self.make_default_options_response(ctx))
         view: t.Callable[..., t.Any] = self.view_functions[rule.endpoint]
         kwargs = req.view_args or {}
-        if is_async_callable(view):
+        # what kind of function a view is, remembered by the app (a global
+        # cache would keep views, and the apps they refer to, alive)
+        kind = self._view_kinds.get(view)
+        if kind is None:
+            kind = self._view_kinds[view] = _view_kind(view)
+        if kind is _ASYNC_VIEW:
             awaitable: t.Awaitable[t.Any] = view(**kwargs)
             return awaitable
-        return self._call_sync_view(req, view, kwargs)
+        return self._call_sync_view(req, view, kwargs, kind is _WRAPS_ASYNC_VIEW)
 
     async def _call_sync_view(
-        self, req: Request, view: t.Callable[..., t.Any], kwargs: dict[str, t.Any]
+        self,
+        req: Request,
+        view: t.Callable[..., t.Any],
+        kwargs: dict[str, t.Any],
+        wrapping_async: bool,
     ) -> t.Any:
         # A plain decorator around an async view (Flask-Login's
         # login_required) runs in the thread too, where its
         # ensure_sync(view)(...) gets the view's value; the async view may
         # still stream the body, so it is not loaded for it.
-        if not wraps_async(view):
+        if not wrapping_async:
             await req._load_for_sync()
         rv = await run_in_thread(view, **kwargs)
         if inspect.isawaitable(rv):  # a decorator that returns view(...) itself
             rv = await rv
         return rv
+
+    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+        """Raise the request's routing error. In debug mode a redirect that
+        would make the browser drop a form's body (a 301 or 302 answering a
+        ``POST``) raises Flask's ``FormDataRoutingRedirect`` instead."""
+        exc = t.cast(Exception, request.routing_exception)
+        if (
+            not self.debug
+            or not isinstance(exc, RequestRedirect)
+            or exc.code in {307, 308}
+            or request.method in {"GET", "HEAD", "OPTIONS"}
+        ):
+            raise exc
+        raise FormDataRoutingRedirect(request)  # type: ignore[arg-type]
 
     def ensure_sync(self, func: T) -> T:
         """``func`` itself if it is a plain function; for an async one, a
@@ -602,8 +664,30 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         return self.request_context(scope, receive)
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
-        """A click runner for the app's commands (``app.cli``)."""
-        return FlaskCliRunner(self, **kwargs)  # type: ignore[arg-type]
+        """A click runner for the app's commands (``app.cli``): an instance
+        of :attr:`test_cli_runner_class`, by default Flask's
+        ``FlaskCliRunner``."""
+        cls = self.test_cli_runner_class or FlaskCliRunner
+        return cls(self, **kwargs)  # type: ignore[arg-type]
+
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = None
+    ) -> t.IO[t.Any]:
+        """Open a file relative to :attr:`root_path` for reading, as Flask's
+        (``with app.open_resource("schema.sql") as f:``). ``mode`` is
+        ``"rb"``, ``"r"`` or ``"rt"``; ``encoding`` applies in text mode. It
+        blocks: in an async view, call it through a worker thread."""
+        return open_resource(self.root_path, resource, mode, encoding)
+
+    def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.Any]:
+        """Open a file relative to :attr:`instance_path`, in any mode
+        (writing too), as Flask's."""
+        path = os.path.join(self.instance_path, resource)
+        if "b" in mode:
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
         """An async test client (httpx) that calls the app in-process."""
@@ -642,6 +726,27 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         options.setdefault("log_level", "debug" if self.debug else "info")
         app = DebugTraceback(self, self.logger) if self.debug else self
         uvicorn.run(app, host=host or "127.0.0.1", port=port or 5000, **options)
+
+
+_ASYNC_VIEW = "async"
+_WRAPS_ASYNC_VIEW = "plain, wrapping an async one"
+_SYNC_VIEW = "plain"
+
+
+def _view_kind(view: t.Callable[..., t.Any]) -> str:
+    if async_callable(view):
+        return _ASYNC_VIEW
+    return _WRAPS_ASYNC_VIEW if wraps_async(view) else _SYNC_VIEW
+
+
+def _static_view(app_ref: weakref.ref[Flask]) -> t.Callable[..., t.Any]:
+    """The ``static`` view, holding the app weakly: a bound method in
+    ``view_functions`` would keep the app alive in a reference cycle."""
+
+    def send_static_file(filename: str) -> t.Any:
+        return t.cast(Flask, app_ref()).send_static_file(filename)
+
+    return send_static_file
 
 
 async def _ready(value: t.Any) -> t.Any:

@@ -9,8 +9,10 @@ loading and these three commands.
 
 from __future__ import annotations
 
+import ast
 import code
 import importlib
+import inspect
 import os
 import sys
 import typing as t
@@ -18,12 +20,27 @@ from importlib.metadata import version
 
 import click
 from click.core import ParameterSource
-from flask.cli import FlaskGroup, NoAppException, ScriptInfo, load_dotenv, pass_script_info
+from flask.cli import (
+    FlaskGroup,
+    NoAppException,
+    ScriptInfo,
+    _called_with_wrong_args,
+    load_dotenv,
+    pass_script_info,
+)
 from flask.helpers import get_debug_flag
 
 from .app import Flask
 
-__all__ = ["AppInfo", "cli", "debug_app", "load_app", "locate_app", "main"]
+__all__ = [
+    "AppInfo",
+    "app_from_env",
+    "cli",
+    "debug_app",
+    "load_app",
+    "locate_app",
+    "main",
+]
 
 APP_ENV = ("ASYNCFLASK_APP", "FLASK_APP")
 DEBUG_ENV = ("ASYNCFLASK_DEBUG", "FLASK_DEBUG")
@@ -68,16 +85,37 @@ def _best_name(module: t.Any) -> str:
             f" '{module.__name__}:name'."
         )
     for name in _DEFAULT_FACTORIES:
-        if callable(getattr(module, name, None)):
+        if inspect.isfunction(getattr(module, name, None)):
             return f"{name}()"
     raise NoAppException(f"No app in {module.__name__!r}: give it as '{module.__name__}:name'.")
 
 
+def _parse_name(name: str) -> tuple[str, list[t.Any], dict[str, t.Any], bool]:
+    """``name`` as Flask's ``--app`` reads it: an attribute, or a call of one
+    with literal arguments (``create_app("dev", debug=True)``). Returns the
+    attribute's name, the arguments and whether it is a call."""
+    try:
+        expr = ast.parse(name.strip(), mode="eval").body
+    except SyntaxError:
+        raise NoAppException(f"Could not read {name!r} as a name or a function call.") from None
+    if isinstance(expr, ast.Name):
+        return expr.id, [], {}, False
+    if not isinstance(expr, ast.Call) or not isinstance(expr.func, ast.Name):
+        raise NoAppException(f"Could not read {name!r} as a name or a call of a plain name.")
+    try:
+        args = [ast.literal_eval(arg) for arg in expr.args]
+        kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in expr.keywords if kw.arg}
+    except ValueError:
+        raise NoAppException(f"The arguments of {name!r} must be literal values.") from None
+    return expr.func.id, args, kwargs, True
+
+
 def locate_app(target: str | None) -> str:
-    """The full ``module:name`` (or ``module:factory()``) that ``target``
-    means: ``module`` alone finds the app in it, and no target at all looks
-    in ``wsgi.py`` then ``app.py`` of the working directory, as ``flask``
-    does. Imports the module."""
+    """The full ``module:name`` (or ``module:factory(...)``) that ``target``
+    means: ``module`` alone finds the app in it, a name that is a function
+    is a factory (``create_app`` means ``create_app()``), and no target at
+    all looks in ``wsgi.py`` then ``app.py`` of the working directory, as
+    ``flask`` does. Imports the module."""
     if not target:
         for module_name in _DEFAULT_MODULES:
             if os.path.isfile(f"{module_name}.py"):
@@ -90,28 +128,61 @@ def locate_app(target: str | None) -> str:
             )
     module_name, name = _split_target(target)
     module = _import(module_name)
-    return f"{module_name}:{name or _best_name(module)}"
+    if not name:
+        return f"{module_name}:{_best_name(module)}"
+    attr, _, _, called = _parse_name(name)
+    if not called and inspect.isfunction(getattr(module, attr, None)):
+        name = f"{attr}()"
+    return f"{module_name}:{name.strip()}"
 
 
-def load_app(target: str | None) -> t.Any:
-    """Import ``module:name`` (or ``module``, finding the app in it); a name
-    ending in ``()`` is an app factory and is called."""
+def load_app(target: str | None) -> Flask:
+    """The app ``target`` names (see :func:`locate_app`): ``module:name``,
+    or ``module`` alone; a factory (``module:create_app``,
+    ``module:create_app("dev")``) is called, as by ``flask --app``."""
     module_name, name = _split_target(locate_app(target))
-    attr = name.removesuffix("()")
+    attr, args, kwargs, called = _parse_name(name)
     try:
         obj = getattr(_import(module_name), attr)
     except AttributeError:
         raise NoAppException(f"Module {module_name!r} has no attribute {attr!r}.") from None
-    return obj() if name.endswith("()") else obj
+    app = obj
+    if called:
+        try:
+            app = obj(*args, **kwargs)
+        except TypeError as e:
+            if not _called_with_wrong_args(obj):
+                raise  # raised inside the factory: its own error
+            raise NoAppException(
+                f"The factory '{module_name}:{name}' could not be called with"
+                f" {'these' if args or kwargs else 'no'} arguments ({e}). Give"
+                f" them as '{module_name}:{attr}(arguments)'."
+            ) from None
+    if not isinstance(app, Flask):
+        raise NoAppException(
+            f"'{module_name}:{name}' is not an asyncflask app (it is {type(app).__name__!r})."
+        )
+    return app
+
+
+def app_from_env() -> Flask:
+    """The app of ``$ASYNCFLASK_APP``: the factory ``run`` gives uvicorn
+    (also in the reloader's and the workers' processes) for an app made by
+    a factory called with arguments."""
+    return load_app(os.environ.get("ASYNCFLASK_APP"))
 
 
 class AppInfo(ScriptInfo):
     """Flask's ``ScriptInfo`` (what the commands share), loading the app
-    with :func:`load_app`."""
+    with :func:`load_app` (or its ``create_app`` function, if given)."""
 
     def load_app(self) -> t.Any:
         if self._loaded_app is None:
-            app = load_app(self.app_import_path)
+            app: t.Any
+            if self.create_app is not None:
+                app = self.create_app()
+            else:
+                app = load_app(self.app_import_path)
             if self.set_debug_flag:
                 app.debug = get_debug_flag()
             self._loaded_app = app
@@ -205,7 +276,9 @@ class AsyncFlaskGroup(FlaskGroup):
         parent: click.Context | None = None,
         **extra: t.Any,
     ) -> click.Context:
-        extra.setdefault("obj", AppInfo(load_dotenv_defaults=self.load_dotenv))
+        extra.setdefault(
+            "obj", AppInfo(create_app=self.create_app, load_dotenv_defaults=self.load_dotenv)
+        )
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -282,6 +355,9 @@ def run_command(
     if debug:
         os.environ["ASYNCFLASK_APP"] = target
         app, factory = "asyncflask.cli:debug_app", True
+    elif target.endswith(")") and not target.endswith("()"):
+        os.environ["ASYNCFLASK_APP"] = target  # uvicorn calls a factory without arguments
+        app, factory = "asyncflask.cli:app_from_env", True
     else:
         app, factory = target.removesuffix("()"), target.endswith("()")
     uvicorn.run(

@@ -18,7 +18,14 @@ from .signals import (
     appcontext_tearing_down,
     request_tearing_down,
 )
-from .utils import call_maybe_async, caller_awaits, is_async_callable, run_sync_only, wait_for
+from .utils import (
+    async_callable,
+    call_maybe_async,
+    caller_awaits,
+    run_sync_only,
+    wait_for,
+    without_traceback,
+)
 from .websocket import has_websocket_context
 
 if t.TYPE_CHECKING:
@@ -187,6 +194,10 @@ class RequestContext:
     """Holds everything about one request: the request, its URL adapter,
     the session and the functions registered with ``after_this_request``.
 
+    A routing error is kept without its traceback (raised again by the
+    dispatch, it gets one there): the traceback's frames would hold the
+    request, and the app, in a reference cycle.
+
     It has an app context of its own (made when first used, and pushed with
     it when the app has anything to run or report for app contexts), unless
     it is pushed where an app context of the same app is current already.
@@ -209,7 +220,7 @@ class RequestContext:
             try:
                 request.host  # noqa: B018 - validates the Host header
             except HTTPException as e:
-                request.routing_exception = e
+                request.routing_exception = without_traceback(e)
 
     @property
     def request_ctx(self) -> RequestContext:
@@ -236,7 +247,7 @@ class RequestContext:
             try:
                 self._url_adapter = self.app.create_url_adapter(self.request)
             except HTTPException as e:
-                self.request.routing_exception = e
+                self.request.routing_exception = without_traceback(e)
         return t.cast("MapAdapter | None", self._url_adapter)
 
     @url_adapter.setter
@@ -282,17 +293,19 @@ class RequestContext:
             self.request.url_rule = rule
             self.request.view_args = dict(view_args)
         except HTTPException as e:
-            self.request.routing_exception = e
+            self.request.routing_exception = without_traceback(e)
 
     def push(self) -> None:
         """Make this the current request context. An app context of the same
         app that is current goes on being used; otherwise the request has
-        its own."""
-        outer = _cv_ctx.get(None)
-        if outer is not None and outer.app is self.app:
-            self._app_ctx = outer.app_ctx
-        else:
-            self._own_app_context()
+        its own. Pushed again while it is pushed (``with request_ctx:`` in a
+        view), it keeps its app context: only the outermost pop leaves it."""
+        if not self._tokens:
+            outer = _cv_ctx.get(None)
+            if outer is not None and outer.app is self.app:
+                self._app_ctx = outer.app_ctx
+            else:
+                self._own_app_context()
         self._enter()
 
     def _own_app_context(self) -> None:
@@ -319,7 +332,7 @@ class RequestContext:
                     await self.request.close()
         finally:
             _cv_ctx.reset(self._tokens.pop())
-            if self._pushed_app_ctx:
+            if self._pushed_app_ctx and not self._tokens:
                 self._pushed_app_ctx = False
                 app_ctx = self.app_ctx
                 if app._tears_down_app_contexts():
@@ -331,7 +344,7 @@ class RequestContext:
         """Leave this context and its app context when neither has anything
         to tear down (what :meth:`pop` does then, without awaiting)."""
         _cv_ctx.reset(self._tokens.pop())
-        if self._pushed_app_ctx:
+        if self._pushed_app_ctx and not self._tokens:
             self._pushed_app_ctx = False
             self.app_ctx._pop_token()
 
@@ -373,7 +386,7 @@ class RequestContext:
                     request_tearing_down.send(self.app, _async_wrapper=_no_async, exc=exc)
         finally:
             _cv_ctx.reset(self._tokens.pop())
-            if self._pushed_app_ctx:
+            if self._pushed_app_ctx and not self._tokens:
                 self._pushed_app_ctx = False
                 self.app_ctx.__exit__(exc_type, exc, tb)
 
@@ -444,7 +457,7 @@ def copy_current_request_context(f: F) -> F:
 
 def _run_in(ctx: t.Any, f: F) -> F:
     """``f`` wrapped to run with ``ctx`` as the current context."""
-    if not is_async_callable.__wrapped__(f):  # (not cached: f is often made per request)
+    if not async_callable(f):  # (not cached: f is often made per request)
 
         @functools.wraps(f)
         def call(*args: t.Any, **kwargs: t.Any) -> t.Any:

@@ -1,8 +1,9 @@
 """Files: ``FileResponse``, ``send_file`` and ``send_from_directory``.
 
-Opening, stat-ing and reading a file all happen while the response is sent,
-in a worker thread; the conditional request rules (304, 412, 206, 416) are
-applied then, from the file's real size and modification time.
+Opening and reading a file happen while the response is sent, in a worker
+thread; the conditional request rules (304, 412, 206, 416) are applied
+then, from the file's real size and modification time. ``send_file`` gives
+a path's ``ETag`` and ``Last-Modified`` at once, as Flask does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import io
 import mimetypes
 import os
+import stat
 import typing as t
 import unicodedata
 import zlib
@@ -21,7 +23,6 @@ from urllib.parse import quote
 from werkzeug.datastructures import ETags
 from werkzeug.exceptions import NotFound
 from werkzeug.http import (
-    http_date,
     parse_date,
     parse_etags,
     parse_if_range_header,
@@ -36,7 +37,13 @@ from .response import Response
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
 from .utils import run_in_thread
 
-__all__ = ["FileResponse", "StaticFilesMixin", "send_file", "send_from_directory"]
+__all__ = [
+    "FileResponse",
+    "StaticFilesMixin",
+    "open_resource",
+    "send_file",
+    "send_from_directory",
+]
 
 MaxAge = int | t.Callable[[str | None], int | None] | None
 
@@ -161,7 +168,6 @@ class FileResponse(Response):
 
     def _evaluate(self, request: Request, length: int) -> None:
         """Apply RFC 9110's preconditions, then ``Range``."""
-        self.headers.setdefault("Date", http_date())
         self.accept_ranges = "bytes"
         etag = unquote_etag(self.headers.get("ETag"))[0]
         last_modified = _as_seconds(self.headers.get("Last-Modified"))
@@ -276,8 +282,10 @@ def send_file(
     max_age: MaxAge = None,
 ) -> FileResponse:
     """Send a file, with Flask's signature and headers. A relative path is
-    relative to the app's ``root_path``. Nothing is opened or read here: that
-    happens while the response is sent, off the event loop."""
+    relative to the app's ``root_path``. As in Flask, the returned response
+    already has the file's ``ETag``, ``Last-Modified`` and
+    ``Content-Length`` (from one ``stat`` of the path); the file is opened
+    and read while the response is sent, off the event loop."""
     path: str | None = None
     if isinstance(path_or_file, (str, os.PathLike)):
         path = os.fspath(path_or_file)
@@ -310,6 +318,10 @@ def send_file(
         etag=etag,
         last_modified=last_modified,
     )
+    if path is not None:
+        _stat_validators(rv, path)
+    elif isinstance(etag, str):
+        rv.set_etag(etag)
     if download_name is not None:
         _set_disposition(rv, download_name, as_attachment)
     elif as_attachment:
@@ -319,6 +331,17 @@ def send_file(
         )
     _set_cache(rv, path, max_age)
     return rv
+
+
+def _stat_validators(rv: FileResponse, path: str) -> None:
+    """Set the validators of the file at ``path`` now. A file that is not
+    there is answered with a 404 when the response is sent."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return
+    if stat.S_ISREG(st.st_mode):
+        rv._set_validators(st.st_size, st.st_mtime)
 
 
 def _set_disposition(rv: Response, name: str, as_attachment: bool) -> None:
@@ -379,6 +402,20 @@ def _inside(path: str, directory: str) -> bool:
     if real == os.path.abspath(path):  # no link on the way: safe_join sufficed
         return True
     return os.path.commonpath((real, os.path.realpath(directory))) == os.path.realpath(directory)
+
+
+def open_resource(
+    root: str, resource: str, mode: str = "rb", encoding: str | None = None
+) -> t.IO[t.Any]:
+    """Open ``resource`` relative to ``root`` for reading (modes ``"r"``,
+    ``"rt"``, ``"rb"``); ``encoding`` is used in text mode. A blocking call,
+    as Flask's: in a view, run it off the loop or read small files only."""
+    if mode not in {"r", "rt", "rb"}:
+        raise ValueError("Resources can only be opened for reading.")
+    path = os.path.join(root, resource)
+    if mode == "rb":
+        return open(path, mode)
+    return open(path, mode, encoding=encoding)
 
 
 class StaticFilesMixin:

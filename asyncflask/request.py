@@ -11,6 +11,7 @@ import typing as t
 from collections.abc import AsyncIterator, Awaitable, Generator
 from urllib.parse import unquote_to_bytes
 
+from flask.debughelpers import attach_enctype_error_multidict
 from werkzeug.datastructures import (
     CombinedMultiDict,
     Headers,
@@ -673,6 +674,12 @@ class Request(SansIORequest):
         self._form_read_body = self._cached_data is None and self.mimetype in _FORM_TYPES
         form, files = await parse_form(self)
         self._form, self._files = form, files
+        if not files and self.mimetype != "multipart/form-data":
+            ctx = _cv_ctx.get(None)
+            if ctx is not None and ctx.app.debug:
+                # a missing file whose name the form has: say the form
+                # lacks enctype="multipart/form-data" (Flask's debug help)
+                attach_enctype_error_multidict(self)  # type: ignore[arg-type]
 
     async def _get_form(self) -> ImmutableMultiDict[str, str]:
         await self._load_form_data()

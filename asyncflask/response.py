@@ -14,7 +14,6 @@ from werkzeug.datastructures import ContentRange, EnvironHeaders, Headers
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import (
     generate_etag,
-    http_date,
     is_entity_header,
     parse_etags,
     parse_range_header,
@@ -204,7 +203,8 @@ class Response(BodyMixin, SansIOResponse):
         resource is not modified, 206 for a satisfiable single ``Range`` of a
         buffered body or of a sync one with ``complete_length`` (a file from
         Flask's ``send_file``), 416 for an unsatisfiable one. Returns
-        ``self``."""
+        ``self``. (Unlike Werkzeug's, it adds no ``Date``: ASGI servers add
+        one to every response.)"""
         if isinstance(request_or_environ, dict):
             method = request_or_environ.get("REQUEST_METHOD")
             headers: Headers | EnvironHeaders = EnvironHeaders(request_or_environ)
@@ -212,7 +212,6 @@ class Response(BodyMixin, SansIOResponse):
             method, headers = request_or_environ.method, request_or_environ.headers
         if method not in ("GET", "HEAD"):
             return self
-        self.headers.setdefault("Date", http_date())
         if accept_ranges:
             self.accept_ranges = "bytes" if accept_ranges is True else accept_ranges
         is206 = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+import warnings
 from urllib.parse import quote as _url_quote
 
 from flask.sansio.app import App
@@ -85,7 +86,7 @@ class RoutingMixin(App):
             elif not self.subdomain_matching:
                 subdomain = self.url_map.default_subdomain or ""
             elif server_name is not None:
-                subdomain = _subdomain(host, server_name)
+                server_name, subdomain = _subdomain(host, server_name, request.scheme)
             return self.url_map.bind(
                 server_name or host,
                 script_name=request.root_path or "/",
@@ -153,9 +154,24 @@ class RoutingMixin(App):
         return rv
 
 
-def _subdomain(host: str, server_name: str) -> str:
-    host_parts = host.lower().split(":")[0].split(".")
-    server_parts = server_name.lower().split(":")[0].split(".")
-    if host_parts[-len(server_parts) :] != server_parts:
-        return "<invalid>"
-    return ".".join(host_parts[: -len(server_parts)])
+def _subdomain(host: str, server_name: str, scheme: str) -> tuple[str, str]:
+    """``SERVER_NAME`` (without the scheme's default port) and the
+    request's subdomain under it, as Werkzeug's ``bind_to_environ`` finds
+    them: a host outside ``SERVER_NAME`` is the ``<invalid>`` subdomain (only
+    rules with a subdomain variable match it), with a warning."""
+    host = host.lower()
+    server_name = server_name.lower()
+    if scheme in {"http", "ws"} and server_name.endswith(":80"):
+        server_name = server_name[:-3]
+    elif scheme in {"https", "wss"} and server_name.endswith(":443"):
+        server_name = server_name[:-4]
+    host_parts = host.split(".")
+    server_parts = server_name.split(".")
+    offset = -len(server_parts)
+    if host_parts[offset:] != server_parts:
+        warnings.warn(
+            f"Current server name {host!r} doesn't match configured server name {server_name!r}",
+            stacklevel=3,
+        )
+        return server_name, "<invalid>"
+    return server_name, ".".join(filter(None, host_parts[:offset]))

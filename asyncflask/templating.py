@@ -12,6 +12,7 @@ import asyncio
 import functools
 import sys
 import typing as t
+import weakref
 from collections import ChainMap
 from collections.abc import AsyncIterator, Iterator
 
@@ -152,16 +153,25 @@ def default_context_processor() -> dict[str, t.Any]:
 
 
 def create_environment(app: Flask) -> Environment:
-    """The app's Jinja environment, in async mode, with Flask's globals."""
+    """The app's Jinja environment (of the class ``app.jinja_environment``),
+    in async mode, with Flask's globals. It holds the app weakly (as Flask's
+    JSON provider does), so an app that is let go of is freed at once."""
+    weak_app = t.cast("Flask", weakref.proxy(app))
     options = dict(app.jinja_options)
-    options.setdefault("autoescape", app.select_jinja_autoescape)
+    options.setdefault("autoescape", _calls(weak_app, "select_jinja_autoescape"))
     options.setdefault("enable_async", True)
+    options.setdefault("loader", type(app).create_global_jinja_loader(weak_app))
     if "auto_reload" not in options:
         auto_reload = app.config["TEMPLATES_AUTO_RELOAD"]
         options["auto_reload"] = app.debug if auto_reload is None else auto_reload
-    env = Environment(app, **options)
+    cls: type[t.Any] = app.jinja_environment
+    if not issubclass(cls, Environment):
+        # a Flask environment class of a subclass: given this module's
+        # templates, which plain code can render too
+        cls = type(cls.__name__, (Environment, cls), {"__module__": cls.__module__})
+    env: Environment = cls(weak_app, **options)
     env.globals.update(
-        url_for=app.url_for,
+        url_for=_calls(weak_app, "url_for"),
         get_flashed_messages=get_flashed_messages,
         config=app.config,
         request=request,
@@ -170,6 +180,17 @@ def create_environment(app: Flask) -> Environment:
     )
     env.policies["json.dumps_function"] = app.json.dumps
     return env
+
+
+def _calls(weak_app: Flask, name: str) -> t.Callable[..., t.Any]:
+    """A function calling the method ``name`` of the app, through its weak
+    proxy (the bound method would hold the app)."""
+
+    def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        return getattr(weak_app, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 def _processor_names() -> list[str | None]:

@@ -133,8 +133,11 @@ class _Exchange:
                 pass
 
     async def run_app(self) -> None:
+        # (httpx's response keeps the exchange, in a cycle: not the app)
+        app = self.app
+        del self.app
         try:
-            await self.app(self.scope, self.receive, self.send)
+            await app(self.scope, self.receive, self.send)
         finally:
             self.body_send.close()
             self.started.set()

@@ -8,6 +8,7 @@ import functools
 import inspect
 import sys
 import typing as t
+from types import MethodType
 
 import anyio.from_thread
 import anyio.to_thread
@@ -90,8 +91,7 @@ def caller_awaits() -> bool:
     return bool(sys._getframe(2).f_code.co_flags & ASYNC_CODE)
 
 
-@functools.lru_cache(maxsize=4096)
-def is_async_callable(func: t.Callable[..., t.Any]) -> bool:
+def async_callable(func: t.Callable[..., t.Any]) -> bool:
     """Whether calling ``func`` returns an awaitable (``async def`` or an
     object whose ``__call__`` is ``async def``)."""
     while isinstance(func, functools.partial):
@@ -101,21 +101,39 @@ def is_async_callable(func: t.Callable[..., t.Any]) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=4096)
 def wraps_async(func: t.Callable[..., t.Any]) -> bool:
     """Whether ``func`` is a plain function wrapping (``functools.wraps``)
     an async one, as a decorator written for Flask does."""
     inner = inspect.unwrap(func)
-    return inner is not func and is_async_callable(inner)
+    return inner is not func and async_callable(inner)
+
+
+_cached_async_callable = functools.lru_cache(maxsize=4096)(async_callable)
+
+
+def is_async_callable(func: t.Callable[..., t.Any]) -> bool:
+    """:func:`async_callable`, remembered. A bound method is remembered by
+    its function: the method holds its object, which the cache would keep
+    alive (a class-based view makes one per request)."""
+    if type(func) is MethodType:
+        func = func.__func__
+    return _cached_async_callable(func)
 
 
 @functools.lru_cache(maxsize=4096)
+def _decorated_plain(func: t.Callable[..., t.Any]) -> bool:
+    return not async_callable(func) and inspect.unwrap(func) is not func
+
+
 def runs_in_thread(func: t.Callable[..., t.Any]) -> bool:
     """Whether ``func`` is a plain function made by a decorator
     (``functools.wraps``): such code, an extension's above all, may call
     ``current_app.ensure_sync(...)`` and needs a value back, which only a
-    worker thread can wait for. Other plain functions run on the loop."""
-    return not is_async_callable(func) and inspect.unwrap(func) is not func
+    worker thread can wait for. Other plain functions run on the loop.
+    Remembered as :func:`is_async_callable` is."""
+    if type(func) is MethodType:
+        func = func.__func__
+    return _decorated_plain(func)
 
 
 def finish_unsuspended(coro: t.Coroutine[t.Any, t.Any, T]) -> T:
@@ -206,3 +224,19 @@ def run_sync_only(func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
             f"{func!r} is async: use 'async with' instead of 'with' so it can be awaited."
         )
     return rv
+
+
+E = t.TypeVar("E", bound=BaseException)
+
+
+def without_traceback(error: E) -> E:
+    """``error`` with its traceback dropped, and those of the exceptions it
+    was raised from or while handling: their frames would hold the request
+    (and the app) in a reference cycle once it has been dealt with."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
+    return error

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import pytest
 import uvicorn
@@ -17,7 +18,7 @@ from click.testing import CliRunner, Result
 from flask.cli import NoAppException
 
 from asyncflask import Flask
-from asyncflask.cli import cli, load_app, locate_app, main
+from asyncflask.cli import app_from_env, cli, load_app, locate_app, main
 from asyncflask.debug import DebugTraceback
 from tests.server import run_server
 
@@ -113,6 +114,105 @@ def test_load_app_factory(app_module: str) -> None:
     assert isinstance(made, Flask)
     assert made is not module.app
     assert module.FACTORY_CALLS == [1]
+
+
+FACTORY_MODULE = """
+from asyncflask import Flask
+
+
+def create_app(name="default", *, greeting="hello"):
+    app = Flask(__name__)
+
+    @app.route("/")
+    async def index():
+        return f"{greeting} {name}"
+
+    return app
+
+
+def broken_factory():
+    raise TypeError("broken inside")
+
+
+not_an_app = object()
+"""
+
+
+@pytest.fixture
+def factory_module(app_module: str, tmp_path: Path) -> str:
+    (tmp_path / f"{app_module}.py").write_text(FACTORY_MODULE)
+    return app_module
+
+
+async def _index_text(app: Flask) -> str:
+    async with app.test_client() as client:
+        return (await client.get("/")).text
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("create_app", "hello default"),
+        ("create_app()", "hello default"),
+        ('create_app("x")', "hello x"),
+        ("create_app('x', greeting='hi')", "hi x"),
+        ("create_app(name='kw')", "hello kw"),
+    ],
+)
+async def test_load_app_calls_a_factory_as_flask_does(
+    factory_module: str, name: str, text: str
+) -> None:
+    app = load_app(f"{factory_module}:{name}")
+    assert isinstance(app, Flask)
+    assert await _index_text(app) == text
+
+
+def test_locate_app_writes_a_factory_name_as_a_call(factory_module: str) -> None:
+    assert locate_app(f"{factory_module}:create_app") == f"{factory_module}:create_app()"
+    assert locate_app(f"{factory_module}:create_app('x')") == f"{factory_module}:create_app('x')"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("create_app(1, 2)", "could not be called with these arguments"),
+        ("create_app(x)", "must be literal values"),
+        ("create_app(", "Could not read"),
+        ("a.create_app()", "plain name"),
+        ("not_an_app", "not an asyncflask app"),
+    ],
+)
+def test_load_app_bad_factory_names_are_clean_errors(
+    factory_module: str, name: str, message: str
+) -> None:
+    with pytest.raises(NoAppException, match=message):
+        load_app(f"{factory_module}:{name}")
+
+
+def test_a_type_error_inside_a_factory_is_its_own(factory_module: str) -> None:
+    with pytest.raises(TypeError, match="broken inside"):
+        load_app(f"{factory_module}:broken_factory")
+
+
+def test_a_detected_factory_that_needs_arguments_is_a_clean_error(
+    app_module: str, tmp_path: Path
+) -> None:
+    source = "from asyncflask import Flask\ndef create_app(config):\n    return Flask('a')\n"
+    (tmp_path / f"{app_module}.py").write_text(source)
+    with pytest.raises(NoAppException, match="with no arguments"):
+        load_app(app_module)
+    result = invoke("--app", app_module, "routes")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert f"'{app_module}:create_app(arguments)'" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["create_app", "create_app()", 'create_app("cli")'])
+def test_commands_load_the_app_of_a_factory(factory_module: str, name: str) -> None:
+    result = invoke("--app", f"{factory_module}:{name}", "routes")
+    assert result.exit_code == 0, result.output
+    assert "index" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_load_app_package_module(tmp_path: Path, app_module: str) -> None:
@@ -272,6 +372,25 @@ def test_main_factory(app_module: str, uvicorn_run: UvicornCalls) -> None:
     args, kwargs = uvicorn_run.only
     assert args == (f"{app_module}:create_app",)
     assert kwargs["factory"] is True
+
+
+def test_main_factory_without_call_parentheses(
+    factory_module: str, uvicorn_run: UvicornCalls
+) -> None:
+    assert invoke("--app", f"{factory_module}:create_app", "run").exit_code == 0
+    args, kwargs = uvicorn_run.only
+    assert args == (f"{factory_module}:create_app",)
+    assert kwargs["factory"] is True
+
+
+async def test_main_factory_with_arguments(factory_module: str, uvicorn_run: UvicornCalls) -> None:
+    target = f"{factory_module}:create_app('x', greeting='hi')"
+    assert invoke("--app", target, "run").exit_code == 0
+    args, kwargs = uvicorn_run.only
+    assert args == ("asyncflask.cli:app_from_env",)
+    assert kwargs["factory"] is True
+    assert os.environ["ASYNCFLASK_APP"] == target
+    assert await _index_text(app_from_env()) == "hi x"
 
 
 def test_main_module_only(app_module: str, uvicorn_run: UvicornCalls) -> None:
@@ -565,6 +684,12 @@ def test_cli_serves_factory() -> None:
         assert _get(server.url + "/").text == "factory app"
 
 
+def test_cli_serves_factory_called_with_arguments() -> None:
+    with run_server(FACTORY_MODULE, target="app:create_app('served', greeting='hi')") as server:
+        assert _get(server.url + "/").text == "hi served"
+    assert "Traceback" not in server.stderr
+
+
 def test_cli_reads_asyncflask_app_env_var() -> None:
     env = {"ASYNCFLASK_APP": "app:create_app()", "FLASK_APP": None}
     with run_server(APP_MODULE, pass_app=False, env=env) as server:
@@ -676,3 +801,38 @@ def test_test_cli_runner_invokes_app_commands(
     result = cmds_runner.app.test_cli_runner().invoke(args=["hello", "bo"])
     assert result.exit_code == 0, result.output
     assert result.output == "hello bo from cmds_runner\n"
+
+
+def test_test_cli_runner_class_is_used() -> None:
+    from flask.testing import FlaskCliRunner
+
+    class SubRunner(FlaskCliRunner):
+        pass
+
+    app = Flask("runner")
+
+    @app.cli.command("hello")
+    def hello() -> None:
+        click.echo("hello")
+
+    assert type(app.test_cli_runner()) is FlaskCliRunner
+    app.test_cli_runner_class = SubRunner
+    runner = app.test_cli_runner()
+    assert isinstance(runner, SubRunner)
+    assert runner.invoke(args=["hello"]).output == "hello\n"
+
+
+def test_a_group_with_create_app_uses_it() -> None:
+    from asyncflask.cli import AsyncFlaskGroup
+
+    made = Flask("made")
+
+    @made.route("/made-here")
+    async def here() -> str:
+        return "here"
+
+    group = AsyncFlaskGroup(create_app=lambda: made)
+    group.add_command(cli.commands["routes"])
+    result = CliRunner().invoke(group, ["routes"], prog_name="custom")
+    assert result.exit_code == 0, result.output
+    assert "/made-here" in result.output

@@ -617,3 +617,88 @@ async def test_sync_generator_sees_request(app: Flask, client: TestClient) -> No
     r = await asyncio.wait_for(client.get("/stream?p=a&p=b"), 5)
     assert r.text == "a;b;"
     assert order == ["a", "b", "teardown"]
+
+
+# -- re-entering the current contexts (Flask's test_context_refcounts) --------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_reentering_the_current_contexts_keeps_them(app: Flask, kind: str) -> None:
+    from asyncflask.globals import app_ctx
+
+    called: list[str] = []
+
+    @app.teardown_request
+    def teardown_req(error: BaseException | None = None) -> None:
+        called.append("request")
+
+    @app.teardown_appcontext
+    def teardown_app(error: BaseException | None = None) -> None:
+        called.append("app")
+
+    def reenter() -> str:
+        with app_ctx, request_ctx, request_ctx:
+            pass
+        g.after = "still here"
+        return f"{request.path} {g.after}"
+
+    if kind == "sync":
+        app.add_url_rule("/", view_func=reenter)
+    else:
+
+        async def async_view() -> str:
+            rv = reenter()
+            async with request_ctx:
+                pass
+            return rv
+
+        app.add_url_rule("/", view_func=async_view)
+
+    async with app.test_client() as client:
+        called.clear()  # (the lifespan's app context)
+        r = await client.get("/")
+        assert r.status_code == 200
+        assert r.text == "/ still here"
+        assert called == ["request", "app"]
+
+
+async def test_an_error_inside_a_reentered_context_is_handled_once(app: Flask) -> None:
+    called: list[Any] = []
+
+    @app.teardown_request
+    def teardown_req(error: BaseException | None = None) -> None:
+        called.append(type(error).__name__)
+
+    @app.errorhandler(ValueError)
+    async def handle(e: ValueError) -> tuple[str, int]:
+        return f"handled {request.path}", 418
+
+    @app.route("/boom")
+    async def boom() -> str:
+        with request_ctx:
+            raise ValueError("boom")
+
+    async with app.test_client() as client:
+        r = await client.get("/boom")
+    assert (r.status_code, r.text) == (418, "handled /boom")
+    assert called == ["NoneType"]
+
+
+@pytest.mark.parametrize("observed", [True, False])
+def test_a_test_request_context_pushed_twice(app: Flask, observed: bool) -> None:
+    popped: list[str] = []
+    if observed:
+
+        @app.teardown_appcontext
+        def teardown_app(error: BaseException | None = None) -> None:
+            popped.append("app")
+
+    ctx = app.test_request_context("/x")
+    with ctx:
+        with ctx:
+            assert request.path == "/x"
+        assert request.path == "/x"
+        assert current_app._get_current_object() is app  # type: ignore[attr-defined]
+        assert popped == []
+    assert not has_request_context()
+    assert popped == (["app"] if observed else [])

@@ -329,3 +329,57 @@ def test_the_doc_gives_the_tested_worker_class() -> None:
     text = DOC.read_text()
     for line in WORKERS.strip().splitlines():
         assert line.rsplit(":", 1)[0] in text
+
+
+# -- behind a proxy: middleware on app.asgi_app ------------------------------------
+
+PROXIED_APP = """
+import os
+
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from asyncflask import Flask, request, url_for
+from asyncflask.proxy import ProxyFix
+
+app = Flask(__name__)
+if os.environ.get("PROXIED") == "uvicorn":
+    app.asgi_app = ProxyHeadersMiddleware(app.asgi_app, trusted_hosts="127.0.0.1")
+elif os.environ.get("PROXIED") == "proxyfix":
+    app.asgi_app = ProxyFix(app.asgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+
+
+@app.route("/whoami")
+async def whoami():
+    return {
+        "remote_addr": request.remote_addr,
+        "scheme": request.scheme,
+        "url": url_for("whoami", _external=True),
+    }
+"""
+
+
+@pytest.mark.parametrize("proxied", ["uvicorn", "proxyfix", None])
+def test_proxy_middleware_on_asgi_app_under_hypercorn(proxied: str | None) -> None:
+    """Hypercorn reads no proxy headers itself: the middleware put on
+    ``app.asgi_app`` gives the app the client's address and scheme (and,
+    with ``ProxyFix``, the host and the mount prefix)."""
+    command = _command("hypercorn app:app --bind {host}:{port}")
+    forwarded = {
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "example.org",
+        "X-Forwarded-Prefix": "/app",
+    }
+    with (
+        run_server(PROXIED_APP, command=command, env={"PROXIED": proxied}) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        r = client.get("/whoami", headers=forwarded)
+    host = server.url.removeprefix("http://")
+    expected = {
+        "uvicorn": ("203.0.113.7", "https", f"https://{host}/whoami"),
+        "proxyfix": ("203.0.113.7", "https", "https://example.org/app/whoami"),
+        None: ("127.0.0.1", "http", f"http://{host}/whoami"),
+    }[proxied]
+    assert r.status_code == 200
+    assert r.json() == dict(zip(("remote_addr", "scheme", "url"), expected, strict=True))

@@ -374,3 +374,45 @@ def test_failing_before_serving_stops_the_server() -> None:
     assert "boom-startup: database unreachable" in srv.stderr
     assert "Application startup complete" not in srv.stderr
     assert "Uvicorn running" not in srv.stderr
+
+
+DATE_APP = """
+from asyncflask import Flask, make_response, request, send_file
+
+app = Flask(__name__)
+
+
+@app.route("/file")
+async def file():
+    return send_file("static/hello.txt")
+
+
+@app.route("/conditional")
+async def conditional():
+    response = make_response("a buffered body")
+    response.set_etag("buffered")
+    return response.make_conditional(request, accept_ranges=True)
+"""
+
+
+def test_one_date_header_per_response() -> None:
+    """uvicorn adds ``Date`` to every response: the app sends none of its
+    own, so a file response (200, 304, 206), a conditional buffered one and
+    a static file each carry exactly one."""
+    files = {"static/hello.txt": "hello, file"}
+    with (
+        run_server(DATE_APP, files=files) as server,
+        httpx.Client(base_url=server.url, timeout=TIMEOUT) as client,
+    ):
+        responses = []
+        for url in ("/file", "/static/hello.txt", "/conditional"):
+            r = client.get(url)
+            assert r.status_code == 200
+            responses.append(r)
+            responses.append(client.get(url, headers={"If-None-Match": r.headers["ETag"]}))
+            responses.append(client.get(url, headers={"Range": "bytes=0-4"}))
+    assert [r.status_code for r in responses] == [200, 304, 206] * 3
+    assert [r.content for r in responses[2::3]] == [b"hello", b"hello", b"a buf"]
+    for r in responses:
+        assert len(r.headers.get_list("date")) == 1, (r.url, r.headers.raw)
+        assert r.headers.get_list("date")[0].endswith(" GMT")

@@ -1149,3 +1149,123 @@ async def test_file_closed_when_its_body_was_replaced(app: Flask, client: TestCl
 async def test_file_response_get_data_twice(files: Path) -> None:
     r = FileResponse(files / "hello.txt")
     assert r.get_data() == r.get_data(as_text=True).encode() == b"Hello, file!\n"
+
+
+# -- open_resource ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["r", "rb", "rt"])
+def test_open_resource_reads_relative_to_root_path(tmp_path: Path, mode: str) -> None:
+    (tmp_path / "schema.sql").write_text("create table t;")
+    app = Flask(__name__, root_path=str(tmp_path))
+    with app.open_resource("schema.sql", mode) as f:
+        data = f.read()
+    assert data == (b"create table t;" if mode == "rb" else "create table t;")
+
+
+@pytest.mark.parametrize("mode", ["w", "x", "a", "r+"])
+def test_open_resource_refuses_to_write(tmp_path: Path, mode: str) -> None:
+    app = Flask(__name__, root_path=str(tmp_path))
+    with pytest.raises(ValueError, match="only be opened for reading"):
+        app.open_resource("schema.sql", mode)
+    assert not (tmp_path / "schema.sql").exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le"])
+def test_open_resource_with_encoding(tmp_path: Path, encoding: str) -> None:
+    (tmp_path / "text").write_text("caf\u00e9", encoding=encoding)
+    app = Flask(__name__, root_path=str(tmp_path))
+    with app.open_resource("text", "rt", encoding=encoding) as f:
+        assert f.read() == "caf\u00e9"
+
+
+def test_blueprint_open_resource_is_relative_to_its_root_and_utf8(tmp_path: Path) -> None:
+    (tmp_path / "bp").mkdir()
+    (tmp_path / "bp" / "data.txt").write_text("caf\u00e9", encoding="utf-8")
+    bp = Blueprint("bp", __name__, root_path=str(tmp_path / "bp"))
+    with bp.open_resource("data.txt", "r") as f:
+        assert f.read() == "caf\u00e9"
+    with bp.open_resource("data.txt") as f:
+        assert f.read() == "caf\u00e9".encode()
+    with pytest.raises(ValueError):
+        bp.open_resource("data.txt", "w")
+
+
+def test_open_instance_resource_reads_and_writes(tmp_path: Path) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+    os.makedirs(app.instance_path)
+    with app.open_instance_resource("app.cfg", "w") as f:
+        f.write("DEBUG = True\n")
+    with app.open_instance_resource("app.cfg") as f:
+        assert f.read() == b"DEBUG = True\n"
+    with app.open_instance_resource("app.cfg", "r") as f:
+        assert f.read() == "DEBUG = True\n"
+    with app.open_instance_resource("latin", "w", encoding="latin-1") as f:
+        f.write("\u00e9")
+    assert (tmp_path / "instance" / "latin").read_bytes() == b"\xe9"
+
+
+# -- validators at call time ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"etag": False},
+        {"etag": "my-tag"},
+        {"last_modified": datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)},
+    ],
+    ids=repr,
+)
+def test_send_file_sets_validators_on_the_returned_response(
+    files: Path, kwargs: dict[str, Any]
+) -> None:
+    """``send_file``'s response has Flask's ``ETag`` and ``Last-Modified``
+    before it is sent (an ``after_request`` function or the view can read
+    or change them)."""
+    path = str(files / "data.bin")
+    fapp = flask.Flask("reference")
+    with fapp.test_request_context():
+        ref = flask.send_file(path, **kwargs)
+        ref.close()
+    app = Flask("validators")
+    with app.test_request_context():
+        rv = send_file(path, **kwargs)
+    assert rv.headers.get("ETag") == ref.headers.get("ETag")
+    assert rv.headers.get("Last-Modified") == ref.headers.get("Last-Modified")
+    assert rv.content_length == ref.content_length == os.path.getsize(path)
+
+
+async def test_send_file_of_a_missing_path_is_a_404_when_sent(tmp_path: Path) -> None:
+    app = Flask("missing", root_path=str(tmp_path))
+
+    @app.route("/")
+    def index() -> Any:
+        rv = send_file("missing.txt")
+        assert "ETag" not in rv.headers
+        return rv
+
+    async with app.test_client() as client:
+        assert (await client.get("/")).status_code == 404
+
+
+@guarded()
+async def test_after_request_sees_and_changes_the_etag(
+    app: Flask, client: TestClient, files: Path
+) -> None:
+    path = str(files / "data.bin")
+    seen: list[str | None] = []
+    serve(app, path)
+
+    @app.after_request
+    async def weaken(response: Any) -> Any:
+        seen.append(response.headers.get("ETag"))
+        response.set_etag("custom")
+        return response
+
+    r = await client.get("/f")
+    assert seen[0] is not None and seen[0].startswith('"')
+    assert r.headers["ETag"] == '"custom"'
+    r = await get(client, "/f", If_None_Match='"custom"')
+    assert r.status_code == 304

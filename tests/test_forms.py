@@ -848,3 +848,63 @@ async def test_multipart_endless_preamble_is_400(app: Flask, client: TestClient)
     form_view(app)
     r = await post(client, b"x" * (200 * 1024), MULTIPART)
     assert r.status_code == 400
+
+
+# -- debug mode: a form without enctype="multipart/form-data" ---------------------
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_debug_names_the_missing_enctype(app: Flask, kind: str) -> None:
+    from flask.debughelpers import DebugFilesKeyError
+
+    app.debug = True
+    if kind == "async":
+
+        async def fail() -> str:
+            return str((await request.files)["foo"].filename)
+    else:
+
+        def fail() -> str:
+            return str(request.files["foo"].filename)  # type: ignore[index]
+
+    app.add_url_rule("/fail", view_func=fail, methods=["POST"])
+    async with app.test_client() as client:
+        with pytest.raises(DebugFilesKeyError) as info:
+            await client.post("/fail", data={"foo": "index.txt"})
+    assert "no file contents were transmitted" in str(info.value)
+    assert "This was submitted: 'index.txt'" in str(info.value)
+
+
+async def test_missing_file_without_debug_is_a_400(app: Flask) -> None:
+    @app.route("/fail", methods=["POST"])
+    async def fail() -> str:
+        return str((await request.files)["foo"].filename)
+
+    async with app.test_client() as client:
+        assert (await client.post("/fail", data={"foo": "index.txt"})).status_code == 400
+
+
+@pytest.mark.parametrize("data", [{"bar": "index.txt"}, None])
+async def test_debug_help_only_when_the_form_has_the_name(
+    app: Flask, data: dict[str, str] | None
+) -> None:
+    """A name the form lacks, or a multipart body, is a plain missing key
+    (which debug mode raises, as Flask does)."""
+    from flask.debughelpers import DebugFilesKeyError
+    from werkzeug.exceptions import BadRequestKeyError
+
+    app.debug = True
+
+    @app.route("/fail", methods=["POST"])
+    async def fail() -> str:
+        return str((await request.files)["foo"].filename)
+
+    async with app.test_client() as client:
+        with pytest.raises(BadRequestKeyError) as info:
+            if data is None:
+                files = {"other": ("a.txt", b"abc")}
+                await client.post("/fail", data={"foo": "x"}, files=files)
+            else:
+                await client.post("/fail", data=data)
+    assert not isinstance(info.value, DebugFilesKeyError)
+    assert "foo" in str(info.value)

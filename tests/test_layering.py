@@ -21,7 +21,7 @@ PACKAGE = Path(asyncflask.__file__).parent
 LAYERS: list[list[str]] = [
     [
         *("typing", "utils", "signals", "sessions", "jsonprovider", "matcher", "globals"),
-        *("debug", "deadline"),
+        *("debug", "deadline", "proxy"),
     ],
     ["asgi", "formparser", "flaskglobals", "serving"],
     ["streaming", "request", "bodies"],

@@ -861,3 +861,114 @@ def test_an_absolute_form_target_under_a_root_path() -> None:
         "headers": [],
     }
     assert Request(scope).path == "/a/b"
+
+
+# -- debug mode: a redirect that would lose a form's body -------------------------
+
+
+async def test_routing_redirect_debugging(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from werkzeug.routing import RequestRedirect
+
+    app.config["DEBUG"] = True
+
+    @app.route("/user/", methods=["GET", "POST"])
+    async def user() -> str:
+        return (await request.form)["status"]
+
+    async with app.test_client() as client:
+        r = await client.post("/user", data={"status": "success"}, follow_redirects=True)
+        assert r.text == "success"
+        # a 301 or 302 would make the browser drop the body: debug mode says so
+        monkeypatch.setattr(RequestRedirect, "code", 301)
+        with pytest.raises(AssertionError) as info:
+            await client.post("/user", data={"status": "error"}, follow_redirects=True)
+        assert "canonical URL 'http://localhost/user/'" in str(info.value)
+        assert "trailing slash" in str(info.value)
+        # a GET is redirected as usual
+        r = await client.get("/user")
+        assert (r.status_code, r.headers["Location"]) == (301, "http://localhost/user/")
+        # and without debug mode a POST too
+        app.debug = False
+        r = await client.post("/user", data={"status": "error"})
+        assert (r.status_code, r.headers["Location"]) == (301, "http://localhost/user/")
+
+
+# -- SERVER_NAME and the request's host (Flask 3.1) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("subdomain_matching", "host_matching", "expect_base", "expect_abc", "expect_xyz"),
+    [
+        (False, False, "default", "default", "default"),
+        (True, False, "default", "abc", "<invalid>"),
+        (False, True, "default", "abc", "default"),
+    ],
+)
+async def test_server_name_matching(
+    subdomain_matching: bool,
+    host_matching: bool,
+    expect_base: str,
+    expect_abc: str,
+    expect_xyz: str,
+) -> None:
+    """Flask 3.1: ``SERVER_NAME`` does not restrict requests to that host;
+    with subdomain matching, a host outside it matches the ``<invalid>``
+    subdomain, with a warning."""
+    import contextlib
+    import warnings
+
+    app = Flask(
+        __name__,
+        subdomain_matching=subdomain_matching,
+        host_matching=host_matching,
+        static_host="example.test" if host_matching else None,
+    )
+    app.config["SERVER_NAME"] = "example.test"
+
+    @app.route("/", defaults={"name": "default"}, host="<name>")
+    @app.route("/", subdomain="<name>", host="<name>.example.test")
+    async def index(name: str) -> str:
+        return name
+
+    async with app.test_client() as client:
+        r = await client.get("http://example.test/")
+        assert r.text == expect_base
+        r = await client.get("http://abc.example.test/")
+        assert r.text == expect_abc
+        with (
+            pytest.warns(UserWarning, match="doesn't match configured server name")
+            if (subdomain_matching)
+            else contextlib.nullcontext()
+        ):
+            r = await client.get("http://xyz.other.test/")
+        assert r.text == expect_xyz
+        if not subdomain_matching:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                await client.get("http://xyz.other.test/")
+
+
+async def test_server_name_subdomain() -> None:
+    app = Flask(__name__, subdomain_matching=True)
+
+    @app.route("/")
+    async def index() -> str:
+        return "default"
+
+    @app.route("/", subdomain="foo")
+    async def subdomain() -> str:
+        return "subdomain"
+
+    async with app.test_client() as client:
+        app.config["SERVER_NAME"] = "dev.local:5000"
+        assert (await client.get("/")).text == "default"
+        assert (await client.get("http://dev.local:5000/")).text == "default"
+        assert (await client.get("https://dev.local:5000/")).text == "default"
+        app.config["SERVER_NAME"] = "dev.local:443"
+        assert (await client.get("https://dev.local/")).text == "default"
+        app.config["SERVER_NAME"] = "dev.local"
+        assert (await client.get("https://dev.local/")).text == "default"
+        with pytest.warns(UserWarning, match="'foo.localhost' doesn't match configured"):
+            r = await client.get("http://foo.localhost/")
+        assert r.status_code == 404
+        assert (await client.get("http://foo.dev.local/")).text == "subdomain"

@@ -1019,3 +1019,28 @@ async def test_a_plain_helper_hands_async_code_an_awaitable_string(
 
     r = await tclient.get("/")
     assert r.text == "<b>a</b><b>b</b><b>c</b>"
+
+
+async def test_subclass_jinja_environment_is_used(tmp_path: Path) -> None:
+    class CustomEnvironment(flask.templating.Environment):
+        pass
+
+    class CustomFlask(Flask):
+        jinja_environment = CustomEnvironment
+
+    _write(tmp_path / "templates", "page.html", "{{ url_for('index') }} {{ '<b>' }}")
+    app = CustomFlask("custom", root_path=str(tmp_path))
+
+    @app.route("/page")
+    async def index() -> str:
+        return await render_template("page.html")
+
+    @app.route("/plain")
+    def plain() -> str:
+        return flask.render_template("page.html")
+
+    assert isinstance(app.jinja_env, CustomEnvironment)
+    assert app.jinja_env.is_async is True
+    async with app.test_client() as client:
+        assert (await client.get("/page")).text == "/page &lt;b&gt;"
+        assert (await client.get("/plain")).text == "/page &lt;b&gt;"
