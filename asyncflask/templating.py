@@ -8,7 +8,6 @@ renders the same either way, on the event loop's thread or in a worker.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sys
 import typing as t
@@ -16,7 +15,6 @@ import weakref
 from collections import ChainMap
 from collections.abc import AsyncIterator, Iterator
 
-import anyio.from_thread
 import jinja2
 from flask.templating import Environment as _FlaskEnvironment
 
@@ -24,7 +22,7 @@ from .globals import _current_app, _cv_ctx, _find_request_ctx, g, request, sessi
 from .helpers import get_flashed_messages
 from .request import _awaits
 from .signals import before_render_template, send, template_rendered
-from .utils import call_maybe_async, is_async_callable, run_in_thread
+from .utils import call_maybe_async, is_async_callable, run_in_thread, wait_for
 
 if t.TYPE_CHECKING:
     from blinker import NamedSignal
@@ -226,22 +224,15 @@ def update_template_context_sync(app: Flask, context: dict[str, t.Any]) -> None:
 def run_from_plain_code(
     func: t.Callable[..., t.Any], what: str, *args: t.Any, name: str | None = None
 ) -> t.Any:
-    """Call the async ``func`` for plain code: from a worker thread (a plain
-    view) it runs on the event loop while the thread waits; elsewhere (the
-    loop's own thread, no loop) it cannot, and a ``TypeError`` says why."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        try:
-            return anyio.from_thread.run(func, *args)
-        except anyio.NoEventLoopError:
-            pass
+    """The value of the async ``func`` for plain code that renders, as
+    :func:`~asyncflask.utils.wait_for` gives it: on the event loop's own
+    thread only when it does not wait (else a ``TypeError`` says to render
+    with ``await render_template(...)``)."""
     name = name or getattr(func, "__qualname__", repr(func))
-    raise TypeError(
-        f"The async {what} {name!r} cannot run here: a template is being rendered"
-        " by plain code on the event loop (or outside it), which cannot wait for"
-        " it. Render from async code with 'await render_template(...)', or make"
-        f" the {what} a plain function."
+    return wait_for(
+        func(*args),
+        what=f"The {what} {name!r} (render with 'await render_template(...)', or make"
+        f" the {what} a plain function)",
     )
 
 

@@ -136,38 +136,40 @@ def runs_in_thread(func: t.Callable[..., t.Any]) -> bool:
     return _decorated_plain(func)
 
 
-def finish_unsuspended(coro: t.Coroutine[t.Any, t.Any, T]) -> T:
+def finish_unsuspended(coro: t.Coroutine[t.Any, t.Any, T], what: str | None = None) -> T:
     """Run a coroutine to its end from code that cannot await, which works
     when it never has to wait; a ``TypeError`` (the coroutine closed) if it
-    does."""
+    does. ``what`` names it, and the fix, in the error."""
     try:
         coro.send(None)
     except StopIteration as e:
         return t.cast(T, e.value)
     coro.close()
     raise TypeError(
-        f"{getattr(coro, '__qualname__', coro)} is async and had to wait, but it was"
-        " called by plain code on the event loop, which cannot wait for it. Make"
-        " the calling function 'async def' and await it, or call it from a plain"
-        " 'def' view (which runs in a worker thread)."
+        f"{what or getattr(coro, '__qualname__', coro)} is async and had to wait, but"
+        " it was called by plain code on the event loop, which cannot wait for it."
+        " Make the calling function 'async def' and await it, or call it from a"
+        " plain 'def' view (which runs in a worker thread)."
     )
 
 
 def wait_for(
-    coro: t.Coroutine[t.Any, t.Any, T], loop: asyncio.AbstractEventLoop | None = None
+    coro: t.Coroutine[t.Any, t.Any, T],
+    loop: asyncio.AbstractEventLoop | None = None,
+    what: str | None = None,
 ) -> T:
     """The value of ``coro`` for code that cannot await, as Flask's
     ``async_to_sync`` gives it: from a worker thread, the coroutine runs on
     the event loop (``loop``, or the one that started the thread) while the
     thread waits; on the loop's own thread, only a coroutine that never has
-    to wait can finish (else a ``TypeError`` says why); with no loop at all,
-    on a new one. Never the coroutine itself."""
+    to wait can finish (else a ``TypeError`` names ``what`` and says why);
+    with no loop at all, on a new one. Never the coroutine itself."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         pass
     else:
-        return finish_unsuspended(coro)
+        return finish_unsuspended(coro, what)
     try:
         return anyio.from_thread.run(_awaited, coro)
     except anyio.NoEventLoopError:

@@ -853,8 +853,23 @@ async def test_async_context_processor_from_a_worker_thread(plain_app: Flask) ->
 
 
 async def test_async_context_processor_on_the_loop_is_a_clear_error(plain_app: Flask) -> None:
+    """Plain code on the event loop gets the value of an async context
+    processor that does not wait, and a clear error for one that does."""
+
+    @plain_app.context_processor
+    async def quick() -> dict[str, Any]:
+        return {"quick": "Q"}
+
+    def plain_quick() -> str:
+        rv: str = render_template_string("{{ quick }}{{ proc }}")
+        return rv
+
+    async with plain_app.app_context():
+        assert plain_quick() == "QP"
+
     @plain_app.context_processor
     async def slow() -> dict[str, Any]:
+        await asyncio.sleep(0)
         return {}
 
     def plain() -> str:
@@ -866,9 +881,7 @@ async def test_async_context_processor_on_the_loop_is_a_clear_error(plain_app: F
         return plain()
 
     async with plain_app.app_context():
-        with pytest.raises(
-            TypeError, match=r"async context processor .*slow.*await render_template"
-        ):
+        with pytest.raises(TypeError, match=r"context processor .*slow.*await render_template"):
             plain()
 
     @plain_app.route("/awaited")
@@ -965,18 +978,16 @@ async def test_plain_thread_without_a_loop(plain_app: Flask) -> None:
 
             @plain_app.context_processor
             async def late() -> dict[str, Any]:
-                return {}
+                await asyncio.sleep(0)
+                return {"late": "L"}
 
-            try:
-                render_template_string("x")
-            except TypeError as e:
-                results.append(str(e))
+            results.append(render_template_string("{{ late }}"))
 
     thread = threading.Thread(target=work)
     thread.start()
     await asyncio.to_thread(thread.join)
-    assert results[:2] == ["12", "P"]
-    assert "async context processor" in results[2]
+    # with no event loop in the thread, an async processor runs on a new one
+    assert results == ["12", "P", "L"]
 
 
 async def test_plain_error_handler_and_hook(plain_app: Flask, tmp_path: Path) -> None:
