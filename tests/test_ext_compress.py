@@ -171,12 +171,17 @@ async def test_etags_and_conditional_requests(client: TestClient) -> None:
         "/flask-send-file", headers={"Accept-Encoding": "br", "If-None-Match": headers["ETag"]}
     )
     assert r.status_code == 200
-    # a static file's validators come when it is opened, after the
-    # compression was decided: a compressed one has none, an identity one
-    # keeps them and its conditional answers
+    # a static file's validators are set when send_file is called, as in
+    # Flask: a compressed one's ETag is marked with the encoding, and each
+    # representation answers its own conditional request
     _, headers, _ = await fetch(client, "/static/site.css", "br")
-    assert "ETag" not in headers
+    assert headers["ETag"].endswith(':br"')
+    r = await client.get(
+        "/static/site.css", headers={"Accept-Encoding": "br", "If-None-Match": headers["ETag"]}
+    )
+    assert r.status_code == 304
     _, headers, _ = await fetch(client, "/static/site.css", "identity")
+    assert not headers["ETag"].endswith(':br"')
     r = await client.get(
         "/static/site.css",
         headers={"Accept-Encoding": "identity", "If-None-Match": headers["ETag"]},
