@@ -163,7 +163,11 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         # task: uvicorn starts a pipelined request from inside the previous
         # one's last send, so its task starts with the previous request's
         # contexts.
-        if ctx._hooked:
+        # (the test client's: the caller's app context, and ``with client:``)
+        handover = scope.get("asyncflask.handover")
+        if handover is not None:
+            handover.start(ctx)
+        elif ctx._hooked:
             ctx._own_app_context()
         error: BaseException | None = None
         ctx._enter()
@@ -204,7 +208,8 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 # uvicorn's keep-alive timer keeps a copy of the context
                 # variables taken in the last send, until the connection's
                 # next request: empty the contexts it refers to
-                ctx._release()
+                if handover is None or not handover.keep(ctx):
+                    ctx._release()
 
     async def startup(self) -> None:
         """Run the ``before_serving`` functions (ASGI lifespan startup)."""
@@ -599,19 +604,25 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         return RequestContext(self, self.request_class(scope, receive))
 
     def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
-        """A request context for a made-up request, as Flask's (``path``,
-        ``method``, ``query_string``, ``headers``, ``data``, ``json``, ...)."""
-        from .testing import make_test_scope
+        """A request context for a made-up request, as Flask's (the arguments
+        of Flask's ``EnvironBuilder``: ``path``, ``method``, ``query_string``,
+        ``headers``, ``data``, ``json``, ``url_scheme``, ...). Its body is in
+        memory, so plain code reads ``form`` or ``get_json()`` without
+        ``await``."""
+        from .testing import load_test_body, make_test_request
 
-        scope, receive = make_test_scope(self, *args, **kwargs)
-        return self.request_context(scope, receive)
+        scope, receive, body = make_test_request(self, *args, **kwargs)
+        ctx = self.request_context(scope, receive)
+        load_test_body(ctx.request, body)
+        return ctx
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
         """A click runner for the app's commands (``app.cli``)."""
         return FlaskCliRunner(self, **kwargs)  # type: ignore[arg-type]
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
-        """An async test client (httpx) that calls the app in-process."""
+        """A test client that calls the app in-process (``test_client_class``
+        if set): awaited in async code, synchronous in plain functions."""
         from .testing import TestClient
 
         cls = self.test_client_class or TestClient

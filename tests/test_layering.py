@@ -26,7 +26,7 @@ LAYERS: list[list[str]] = [
     ["asgi", "formparser", "flaskglobals"],
     ["streaming", "request"],
     ["response", "websocket"],
-    ["files", "sse", "routing", "views", "wstesting"],
+    ["files", "sse", "routing", "views", "wstesting", "testtransport"],
     ["ctx", "helpers", "testing", "blueprints", "broadcast"],
     ["templating", "wsdispatch"],
     ["app"],
