@@ -11,6 +11,7 @@ from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import HTTPException
 
 from .globals import _cv_ctx, _find_request_ctx, _no_req_msg
+from .request import _awaits, _getframe
 from .signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -130,8 +131,16 @@ class AppContext:
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app, _async_wrapper=_no_async)
 
-    async def pop(self, exc: BaseException | None = None) -> None:
-        """Run the teardown functions and leave the context."""
+    def pop(self, exc: BaseException | None = None) -> t.Any:
+        """Run the teardown functions and leave the context: ``await
+        ctx.pop()`` in async code; called from a plain function it runs
+        them there (they must be plain functions then), as Flask's."""
+        if _awaits(_getframe(1)):
+            return self._pop(exc)
+        self.__exit__(None, exc, None)
+        return None
+
+    async def _pop(self, exc: BaseException | None = None) -> None:
         try:
             if len(self._tokens) == 1:
                 await self.app.do_teardown_appcontext(exc)
@@ -176,7 +185,7 @@ class AppContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.pop(exc)
+        await self._pop(exc)
 
 
 class RequestContext:
@@ -284,6 +293,9 @@ class RequestContext:
         """Make this the current request context. An app context of the same
         app that is current goes on being used; otherwise the request has
         its own."""
+        if self._tokens:  # pushed again inside itself: its app context stays
+            self._tokens.append(_cv_ctx.set(self))
+            return
         outer = _cv_ctx.get(None)
         if outer is not None and outer.app is self.app:
             self._app_ctx = outer.app_ctx
@@ -304,8 +316,16 @@ class RequestContext:
         if self.request.url_rule is None:
             self.match_request()
 
-    async def pop(self, exc: BaseException | None = None) -> None:
-        """Run teardown functions and leave the context."""
+    def pop(self, exc: BaseException | None = None) -> t.Any:
+        """Run the teardown functions and leave the context: ``await
+        ctx.pop()`` in async code; called from a plain function it runs
+        them there (they must be plain functions then), as Flask's."""
+        if _awaits(_getframe(1)):
+            return self._pop(exc)
+        self.__exit__(None, exc, None)
+        return None
+
+    async def _pop(self, exc: BaseException | None = None) -> None:
         app = self.app
         try:
             if len(self._tokens) == 1:
@@ -315,11 +335,11 @@ class RequestContext:
                     await self.request.close()
         finally:
             _cv_ctx.reset(self._tokens.pop())
-            if self._pushed_app_ctx:
+            if self._pushed_app_ctx and not self._tokens:
                 self._pushed_app_ctx = False
                 app_ctx = self.app_ctx
                 if app._tears_down_app_contexts():
-                    await app_ctx.pop(exc)
+                    await app_ctx._pop(exc)
                 else:
                     app_ctx._pop_token()
 
@@ -327,7 +347,7 @@ class RequestContext:
         """Leave this context and its app context when neither has anything
         to tear down (what :meth:`pop` does then, without awaiting)."""
         _cv_ctx.reset(self._tokens.pop())
-        if self._pushed_app_ctx:
+        if self._pushed_app_ctx and not self._tokens:
             self._pushed_app_ctx = False
             self.app_ctx._pop_token()
 
@@ -369,7 +389,7 @@ class RequestContext:
                     request_tearing_down.send(self.app, _async_wrapper=_no_async, exc=exc)
         finally:
             _cv_ctx.reset(self._tokens.pop())
-            if self._pushed_app_ctx:
+            if self._pushed_app_ctx and not self._tokens:
                 self._pushed_app_ctx = False
                 self.app_ctx.__exit__(exc_type, exc, tb)
 
@@ -383,7 +403,7 @@ class RequestContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.pop(exc)
+        await self._pop(exc)
 
     def __repr__(self) -> str:
         if self.request is _FINISHED:
