@@ -613,7 +613,7 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
 
         scope, receive, body = make_test_request(self, *args, **kwargs)
         ctx = self.request_context(scope, receive)
-        load_test_body(ctx.request, body)
+        load_test_body(self, ctx.request, body)
         return ctx
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:

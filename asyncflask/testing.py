@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from copy import copy
 from datetime import datetime, timezone
 from http.cookiejar import Cookie as JarCookie
-from http.cookiejar import DefaultCookiePolicy
 from io import BytesIO
 from types import TracebackType
 from urllib.parse import urlencode
@@ -64,14 +63,20 @@ __all__ = [
 #: Keywords only httpx knows: a request with one is built by httpx alone.
 _HTTPX_ONLY = frozenset(("content", "params", "files", "cookies", "timeout", "extensions"))
 _WERKZEUG = importlib.metadata.version("werkzeug")
+_SECURE = "asyncflask-secure"
 
 
-class _KeepSecure(DefaultCookiePolicy):
-    """Send ``Secure`` cookies over ``http://`` too, as Flask's client does
-    (tests run on ``http://localhost``)."""
+class _Cookies(httpx.Cookies):
+    """The client's cookie jar. It sends ``Secure`` cookies over ``http://``
+    too, as Flask's client does (tests run on ``http://localhost``): they
+    are stored as plain cookies, their ``Secure`` attribute kept aside."""
 
-    def return_ok_secure(self, cookie: JarCookie, request: t.Any) -> bool:
-        return True
+    def extract_cookies(self, response: httpx.Response) -> None:
+        super().extract_cookies(response)
+        for cookie in self.jar:
+            if cookie.secure:
+                cookie.secure = False
+                cookie.set_nonstandard_attr(_SECURE, "")
 
 
 class _Pending:
@@ -105,7 +110,9 @@ class _Handover:
     __slots__ = ("client", "outer")
 
     def __init__(self, client: TestClient) -> None:
-        self.client = client
+        # (weakly: what the client's event loop keeps of a request must not
+        # keep the client, whose collection closes that loop)
+        self.client = weakref.ref(client)
         current = _cv_ctx.get(None)
         self.outer: AppContext | None = None if current is None else current.app_ctx
 
@@ -120,9 +127,12 @@ class _Handover:
     def keep(self, ctx: RequestContext) -> bool:
         """Called by the app after the request's context was popped: ``True``
         when the client keeps it (so the app leaves it as it is)."""
-        if not self.client.preserve_context:
+        client = self.client()
+        if client is None or not client.preserve_context:
+            if ctx._app_ctx is self.outer:
+                ctx._app_ctx = None  # the caller's, which the request must not empty
             return False
-        self.client._new_contexts.append((ctx, ctx._app_ctx is not self.outer))
+        client._new_contexts.append((ctx, ctx._app_ctx is not self.outer))
         return True
 
 
@@ -147,7 +157,7 @@ class TestClient(httpx.AsyncClient):
         kwargs.setdefault("base_url", "http://localhost")
         kwargs.setdefault("transport", ASGITransport(app))
         super().__init__(**kwargs)
-        self.cookies.jar.set_policy(_KeepSecure())
+        self._cookies = _Cookies(self._cookies)
         self.application = app
         self.use_cookies = use_cookies
         #: Defaults for every request's environ, as Flask's client has them.
@@ -439,7 +449,7 @@ class TestClient(httpx.AsyncClient):
                 domain=domain,
                 origin_only=not c.domain_specified,
                 path=c.path,
-                secure=c.secure or None,
+                secure=c.secure or c.has_nonstandard_attr(_SECURE) or None,
                 http_only="httponly" in rest or None,
                 same_site=rest.get("samesite"),
             )
@@ -659,7 +669,11 @@ def make_test_request(app: Flask, *args: t.Any, **kwargs: t.Any) -> tuple[Scope,
     return scope, receive, body
 
 
-def load_test_body(request: Request, body: bytes) -> None:
+def _in_memory(*args: t.Any, **kwargs: t.Any) -> t.IO[bytes]:
+    return BytesIO()
+
+
+def load_test_body(app: Flask, request: Request, body: bytes) -> None:
     """Give a made-up request its body, already read, so that plain code
     reads ``form``, ``files``, ``data`` and ``get_json()`` without
     ``await`` (a body over the request's limits is left to be read, and
@@ -668,10 +682,12 @@ def load_test_body(request: Request, body: bytes) -> None:
         if body:
             request._cached_data = body
         return
+    config = app.config
     parser = FormDataParser(
-        max_form_memory_size=request.max_form_memory_size,
-        max_content_length=request.max_content_length,
-        max_form_parts=request.max_form_parts,
+        stream_factory=_in_memory,
+        max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
+        max_content_length=config["MAX_CONTENT_LENGTH"],
+        max_form_parts=config["MAX_FORM_PARTS"],
         cls=request.parameter_storage_class,
     )
     try:
