@@ -609,7 +609,7 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         ``headers``, ``data``, ``json``, ``url_scheme``, ...). Its body is in
         memory, so plain code reads ``form`` or ``get_json()`` without
         ``await``."""
-        from .testing import load_test_body, make_test_request
+        from .testbuild import load_test_body, make_test_request
 
         scope, receive, body = make_test_request(self, *args, **kwargs)
         ctx = self.request_context(scope, receive)

@@ -5,31 +5,29 @@ in-process over ASGI. Awaited in async code; called from a plain function
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import importlib.metadata
 import typing as t
 import weakref
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from copy import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.cookiejar import Cookie as JarCookie
-from io import BytesIO
 from types import TracebackType
 from urllib.parse import urlencode
 
 import httpx
 import werkzeug.test
 from flask.testing import EnvironBuilder
-from werkzeug.exceptions import HTTPException
-from werkzeug.formparser import FormDataParser
 from werkzeug.http import dump_cookie, parse_cookie
 from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.test import Cookie
 
 from .globals import _cv_ctx
 from .request import _awaits, _getframe
+from .testbuild import builder_kwargs, builder_scope, environ_to_scope, scope_url
+from .testctx import Handover, SessionTransaction, leave_kept, teardown_kept
 from .testtransport import (
     HANDOVER,
     SCOPE_EXTENSION,
@@ -37,17 +35,13 @@ from .testtransport import (
     Lifespan,
     TestRequest,
     TestResponse,
-    environ_to_scope,
-    scope_url,
 )
 from .wstesting import WebsocketRejected, WebsocketSession, websocket_scope
 
 if t.TYPE_CHECKING:
     from .app import Flask
     from .ctx import AppContext, RequestContext
-    from .request import Request
-    from .sessions import SessionMixin
-    from .typing import ASGIReceive, Message, Scope
+    from .typing import Scope
 
 T = t.TypeVar("T")
 
@@ -102,40 +96,6 @@ class _Pending:
         )
 
 
-class _Handover:
-    """Passed to the app in the scope: it lets the request share the app
-    context current where the client was called, and hands the request's
-    context to a client inside ``with client:``."""
-
-    __slots__ = ("client", "outer")
-
-    def __init__(self, client: TestClient) -> None:
-        # (weakly: what the client's event loop keeps of a request must not
-        # keep the client, whose collection closes that loop)
-        self.client = weakref.ref(client)
-        current = _cv_ctx.get(None)
-        self.outer: AppContext | None = None if current is None else current.app_ctx
-
-    def start(self, ctx: RequestContext) -> None:
-        """Called by the app for a new request context."""
-        outer = self.outer
-        if outer is not None and outer.app is ctx.app:
-            ctx._app_ctx = outer
-        elif ctx._hooked:
-            ctx._own_app_context()
-
-    def keep(self, ctx: RequestContext) -> bool:
-        """Called by the app after the request's context was popped: ``True``
-        when the client keeps it (so the app leaves it as it is)."""
-        client = self.client()
-        if client is None or not client.preserve_context:
-            if ctx._app_ctx is self.outer:
-                ctx._app_ctx = None  # the caller's, which the request must not empty
-            return False
-        client._new_contexts.append((ctx, ctx._app_ctx is not self.outer))
-        return True
-
-
 class TestClient(httpx.AsyncClient):
     """Flask's test client for an app, on httpx.
 
@@ -169,6 +129,7 @@ class TestClient(httpx.AsyncClient):
         self.preserve_context = False
         self._new_contexts: list[tuple[RequestContext, bool]] = []
         self._kept: list[tuple[RequestContext, bool]] = []
+        self._pushed: weakref.WeakSet[AppContext | RequestContext] = weakref.WeakSet()
         self._lifespan: Lifespan | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_closer: weakref.finalize | None = None  # type: ignore[type-arg]
@@ -214,7 +175,9 @@ class TestClient(httpx.AsyncClient):
                 f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME'] or 'localhost'}"
             )
 
-    def _build_redirect_request(self, request: httpx.Request, response: httpx.Response) -> httpx.Request:
+    def _build_redirect_request(
+        self, request: httpx.Request, response: httpx.Response
+    ) -> httpx.Request:
         redirect = super()._build_redirect_request(request, response)
         redirect.__class__ = TestRequest
         return redirect
@@ -228,19 +191,19 @@ class TestClient(httpx.AsyncClient):
         first = args[0] if args else None
         if isinstance(first, werkzeug.test.EnvironBuilder):
             builder = copy(first)
-            builder.environ_base = self._copy_environ(builder.environ_base or {})
-            return environ_to_scope(builder.get_environ(), builder.headers)
+            builder.environ_base = self._copy_environ(dict(builder.environ_base or {}))
+            return builder_scope(builder)  # type: ignore[arg-type]
         if isinstance(first, dict):
             return environ_to_scope({**self._copy_environ({}), **first})
         if isinstance(first, SansIORequest) and hasattr(first, "environ"):
             return environ_to_scope(self._copy_environ(first.environ))
-        kwargs = _builder_kwargs(kwargs)
+        kwargs = builder_kwargs(kwargs)
         kwargs["environ_base"] = self._copy_environ(kwargs.get("environ_base") or {})
         if not self._base_from_config and not kwargs.keys() & {"subdomain", "url_scheme"}:
             kwargs.setdefault("base_url", str(self.base_url))
         builder = EnvironBuilder(self.application, *args, **kwargs)  # type: ignore[arg-type]
         try:
-            return environ_to_scope(builder.get_environ(), builder.headers)
+            return builder_scope(builder)
         finally:
             builder.close()
 
@@ -262,7 +225,7 @@ class TestClient(httpx.AsyncClient):
                 extensions={SCOPE_EXTENSION: fields},
             )
             request.__class__ = TestRequest
-        request.extensions[HANDOVER] = _Handover(self)
+        request.extensions[HANDOVER] = Handover(self)
         return request
 
     # -- sending ---------------------------------------------------------------
@@ -299,36 +262,36 @@ class TestClient(httpx.AsyncClient):
         self._push_new()
         return t.cast(TestResponse, response)
 
-    def request(self, method: str, url: t.Any = "/", **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def request(self, method: str, url: t.Any = "/", **kwargs: t.Any) -> t.Any:
         """Send a request (Flask's keywords accepted); awaitable from async
         code, the response from a plain function."""
         return self.open(url, method=method, **kwargs)
 
-    def get(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def get(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """A GET request (see :meth:`open`)."""
         return self.open(*args, method="GET", **kwargs)
 
-    def post(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def post(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """A POST request (see :meth:`open`)."""
         return self.open(*args, method="POST", **kwargs)
 
-    def put(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def put(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """A PUT request (see :meth:`open`)."""
         return self.open(*args, method="PUT", **kwargs)
 
-    def patch(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def patch(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """A PATCH request (see :meth:`open`)."""
         return self.open(*args, method="PATCH", **kwargs)
 
-    def delete(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def delete(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """A DELETE request (see :meth:`open`)."""
         return self.open(*args, method="DELETE", **kwargs)
 
-    def head(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def head(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """A HEAD request (see :meth:`open`)."""
         return self.open(*args, method="HEAD", **kwargs)
 
-    def options(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def options(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """An OPTIONS request (see :meth:`open`)."""
         return self.open(*args, method="OPTIONS", **kwargs)
 
@@ -359,25 +322,27 @@ class TestClient(httpx.AsyncClient):
             if own_app_ctx:
                 ctx.app_ctx.push()
                 ctx._pushed_app_ctx = True
+                self._pushed.add(ctx.app_ctx)
             ctx._tokens.append(_cv_ctx.set(ctx))
+            self._pushed.add(ctx)
             self._kept.append((ctx, own_app_ctx))
 
     async def _pop_kept(self) -> None:
         while self._kept:
             ctx, own_app_ctx = self._kept.pop()
             try:
-                await _teardown_kept(ctx, own_app_ctx)
+                await teardown_kept(ctx, own_app_ctx)
             finally:
-                _leave_kept(ctx, own_app_ctx)
+                leave_kept(ctx, own_app_ctx)
 
     def _pop_kept_sync(self) -> None:
         while self._kept:
             ctx, own_app_ctx = self._kept.pop()
             try:
                 if ctx.app._tears_down():
-                    self._run(_teardown_kept(ctx, own_app_ctx))
+                    self._run(teardown_kept(ctx, own_app_ctx))
             finally:
-                _leave_kept(ctx, own_app_ctx)
+                leave_kept(ctx, own_app_ctx)
 
     def __enter__(self) -> TestClient:
         if self.preserve_context:
@@ -428,7 +393,9 @@ class TestClient(httpx.AsyncClient):
 
     def _jar_cookies(self, key: str, domain: str, path: str) -> list[JarCookie]:
         domains = (domain, f"{domain}.local", f".{domain}")
-        return [c for c in self.cookies.jar if c.name == key and c.domain in domains and c.path == path]
+        return [
+            c for c in self.cookies.jar if c.name == key and c.domain in domains and c.path == path
+        ]
 
     def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> Cookie | None:
         """The cookie ``key`` set for ``domain`` and ``path`` (Werkzeug's
@@ -438,7 +405,7 @@ class TestClient(httpx.AsyncClient):
             rest = {k.lower(): v for k, v in c._rest.items()}  # type: ignore[attr-defined]
             expires = None
             if c.expires is not None:
-                expires = datetime.fromtimestamp(c.expires, timezone.utc)
+                expires = datetime.fromtimestamp(c.expires, UTC)
             return Cookie(
                 key=c.name,
                 value=c.value or "",
@@ -468,7 +435,9 @@ class TestClient(httpx.AsyncClient):
         """Set a cookie for the next requests, as Flask's client does
         (``kwargs`` go to Werkzeug's ``dump_cookie``)."""
         self._need_cookies()
-        header = dump_cookie(key, value, domain=None if origin_only else domain, path=path, **kwargs)
+        header = dump_cookie(
+            key, value, domain=None if origin_only else domain, path=path, **kwargs
+        )
         self._take_cookies(f"http://{domain}{path}", [header])
 
     def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
@@ -486,18 +455,18 @@ class TestClient(httpx.AsyncClient):
             )
         )
 
-    def session_transaction(self, *args: t.Any, **kwargs: t.Any) -> _SessionTransaction:
+    def session_transaction(self, *args: t.Any, **kwargs: t.Any) -> SessionTransaction:
         """``with client.session_transaction() as session:`` (or ``async
         with``): open the session the client's cookies carry, let the block
         change it, and store it back in the cookies. Takes the arguments of
         ``app.test_request_context()``."""
         self._need_cookies()
-        return _SessionTransaction(self, args, kwargs)
+        return SessionTransaction(self, args, kwargs)
 
     # -- streams and websockets ----------------------------------------------------
 
     @asynccontextmanager
-    async def stream(self, method: str, url: t.Any, **kwargs: t.Any) -> AsyncIterator[TestResponse]:  # type: ignore[override]
+    async def stream(self, method: str, url: t.Any, **kwargs: t.Any) -> AsyncIterator[TestResponse]:
         """Send a request and read its response as it streams; leaving the
         block early disconnects (the app sees ``http.disconnect``)."""
         follow = kwargs.pop("follow_redirects", False)
@@ -533,168 +502,3 @@ class TestClient(httpx.AsyncClient):
         await ws.connect()
         async with ws:
             yield ws
-
-
-async def _teardown_kept(ctx: RequestContext, own_app_ctx: bool) -> None:
-    """Run the teardown functions of a context the client kept, again, as
-    Flask does when it pops it: each in a copy of the context variables
-    where its context is the current one."""
-    app = ctx.app
-    loop = asyncio.get_running_loop()
-    try:
-        if app._tears_down_requests():
-            await loop.create_task(app.do_teardown_request(None), context=_with_current(ctx))
-    finally:
-        app_ctx = ctx._app_ctx
-        if (
-            own_app_ctx
-            and app_ctx is not None
-            and ctx._pushed_app_ctx
-            and len(app_ctx._tokens) == 1
-            and app._tears_down_app_contexts()
-        ):
-            await loop.create_task(
-                app.do_teardown_appcontext(None), context=_with_current(app_ctx)
-            )
-
-
-def _leave_kept(ctx: RequestContext, own_app_ctx: bool) -> None:
-    """Reset the context variables set when the client pushed ``ctx``."""
-    _reset(ctx._tokens.pop())
-    if own_app_ctx and ctx._pushed_app_ctx:
-        ctx._pushed_app_ctx = False
-        app_ctx = ctx.app_ctx
-        token, app_ctx.request_ctx = app_ctx._tokens.pop()
-        _reset(token)
-
-
-def _with_current(ctx: AppContext | RequestContext) -> contextvars.Context:
-    variables = contextvars.copy_context()
-    variables.run(_cv_ctx.set, ctx)
-    return variables
-
-
-def _reset(token: contextvars.Token[t.Any]) -> None:
-    try:
-        _cv_ctx.reset(token)
-    except ValueError:
-        # pushed in another task's context (a client entered in an async
-        # fixture and used by the test): that context is gone with its task
-        pass
-
-
-class _SessionTransaction:
-    """The session of the client's cookies, for a ``with`` or ``async with``
-    block (see :meth:`TestClient.session_transaction`)."""
-
-    def __init__(self, client: TestClient, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> None:
-        self.client = client
-        app = client.application
-        headers = dict(kwargs.pop("headers", None) or {})
-        cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
-        if cookie:
-            headers["Cookie"] = cookie
-        self.ctx = app.test_request_context(*args, headers=headers, **kwargs)
-        self.session: SessionMixin | None = None
-
-    def _open(self) -> SessionMixin:
-        app = self.client.application
-        session = app.session_interface.open_session(app, self.ctx.request)  # type: ignore[arg-type]
-        if session is None:
-            raise RuntimeError("Session backend did not open a session.")
-        self.session = session
-        return session  # type: ignore[return-value]
-
-    def _save(self) -> list[str]:
-        app = self.client.application
-        response = app.response_class()
-        app.session_interface.save_session(app, self.session, response)  # type: ignore[arg-type]
-        return response.headers.getlist("Set-Cookie")
-
-    def _store(self, cookies: list[str]) -> None:
-        request = self.ctx.request
-        self.client._take_cookies(f"http://{request.host.partition(':')[0]}{request.path}", cookies)
-
-    def _saves(self, exc_type: type[BaseException] | None) -> bool:
-        app = self.client.application
-        return exc_type is None and not app.session_interface.is_null_session(self.session)  # type: ignore[arg-type]
-
-    def __enter__(self) -> SessionMixin:
-        with self.ctx:
-            return self._open()
-
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: t.Any) -> None:
-        if self._saves(exc_type):
-            with self.ctx:
-                cookies = self._save()
-            self._store(cookies)
-
-    async def __aenter__(self) -> SessionMixin:
-        async with self.ctx:
-            return self._open()
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: t.Any) -> None:
-        if self._saves(exc_type):
-            async with self.ctx:
-                cookies = self._save()
-            self._store(cookies)
-
-
-def _builder_kwargs(kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
-    """``kwargs`` for ``EnvironBuilder``, which also takes a query string
-    as bytes here."""
-    query_string = kwargs.get("query_string")
-    if isinstance(query_string, bytes):
-        kwargs = {**kwargs, "query_string": query_string.decode("latin-1")}
-    return kwargs
-
-
-def make_test_request(app: Flask, *args: t.Any, **kwargs: t.Any) -> tuple[Scope, ASGIReceive, bytes]:
-    """An ASGI scope, ``receive`` and body for ``app.test_request_context()``,
-    which takes the arguments of Flask's ``EnvironBuilder``."""
-    builder = EnvironBuilder(app, *args, **_builder_kwargs(kwargs))  # type: ignore[arg-type]
-    try:
-        scope, body = environ_to_scope(builder.get_environ(), builder.headers)
-    finally:
-        builder.close()
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return scope, receive, body
-
-
-def _in_memory(*args: t.Any, **kwargs: t.Any) -> t.IO[bytes]:
-    return BytesIO()
-
-
-def load_test_body(app: Flask, request: Request, body: bytes) -> None:
-    """Give a made-up request its body, already read, so that plain code
-    reads ``form``, ``files``, ``data`` and ``get_json()`` without
-    ``await`` (a body over the request's limits is left to be read, and
-    refused, as any other)."""
-    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        if body:
-            request._cached_data = body
-        return
-    config = app.config
-    parser = FormDataParser(
-        stream_factory=_in_memory,
-        max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
-        max_content_length=config["MAX_CONTENT_LENGTH"],
-        max_form_parts=config["MAX_FORM_PARTS"],
-        cls=request.parameter_storage_class,
-    )
-    try:
-        _, form, files = parser.parse(
-            BytesIO(body), request.mimetype, len(body), request.mimetype_params
-        )
-    except HTTPException:
-        return
-    request._form, request._files = form, files
-    request._form_read_body = True

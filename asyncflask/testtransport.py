@@ -1,15 +1,16 @@
 """The test client's wire: an httpx transport that calls the app in-process
 over ASGI and streams, the responses it gives (with Flask's test-response
-names), and WSGI environs (from Flask's ``EnvironBuilder``) as ASGI scopes."""
+names), and the lifespan driver."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json as _json
 import math
 import typing as t
 from collections.abc import AsyncIterator
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 import anyio
 import httpx
@@ -19,13 +20,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 
 from .typing import ASGIApp, Message, Scope
 
-__all__ = [
-    "ASGITransport",
-    "ResponseHeaders",
-    "TestRequest",
-    "TestResponse",
-    "environ_to_scope",
-]
+__all__ = ["ASGITransport", "Lifespan", "ResponseHeaders", "TestRequest", "TestResponse"]
 
 #: httpx request extensions the client uses to reach the transport: the
 #: scope fields an environ decided (``client``, ``root_path``), and the
@@ -38,7 +33,9 @@ class ResponseHeaders(httpx.Headers):
     """httpx's headers with Werkzeug's ``getlist(key, type=)`` and
     ``get(key, default, type=)``, as Flask's test responses have them."""
 
-    def get(self, key: str, default: t.Any = None, type: t.Callable[[str], t.Any] | None = None) -> t.Any:  # noqa: A002
+    def get(
+        self, key: str, default: t.Any = None, type: t.Callable[[str], t.Any] | None = None
+    ) -> t.Any:
         """The first value of ``key`` (converted by ``type``; ``default`` if
         missing or if ``type`` raises ``ValueError``)."""
         values = self.get_list(key)
@@ -51,7 +48,7 @@ class ResponseHeaders(httpx.Headers):
         except ValueError:
             return default
 
-    def getlist(self, key: str, type: t.Callable[[str], t.Any] | None = None) -> list[t.Any]:  # noqa: A002
+    def getlist(self, key: str, type: t.Callable[[str], t.Any] | None = None) -> list[t.Any]:
         """Every value of ``key``, each converted by ``type`` (those it
         rejects with ``ValueError`` left out)."""
         values = self.get_list(key)
@@ -59,10 +56,8 @@ class ResponseHeaders(httpx.Headers):
             return values
         result = []
         for value in values:
-            try:
+            with contextlib.suppress(ValueError):
                 result.append(type(value))
-            except ValueError:
-                pass
         return result
 
 
@@ -120,7 +115,7 @@ class TestResponse(httpx.Response):
         return self.text if as_text else self.content
 
     @property
-    def json(self) -> t.Any:  # type: ignore[override]
+    def json(self) -> t.Any:
         """The body parsed as JSON, as Flask's ``response.json`` (``None`` if
         the mimetype is not JSON)."""
         return self.get_json()
@@ -303,66 +298,6 @@ class ASGITransport(httpx.AsyncBaseTransport):
             stream=_BodyStream(exchange),
             request=request,
         )
-
-
-def environ_to_scope(
-    environ: dict[str, t.Any], headers_sent: Headers | None = None
-) -> tuple[Scope, bytes]:
-    """The ASGI scope and the body of a WSGI environ (one made by Werkzeug's
-    or Flask's ``EnvironBuilder``): ``REMOTE_ADDR`` becomes the scope's
-    ``client``, ``SCRIPT_NAME`` its ``root_path``, ``HTTP_*`` its headers
-    (a header the builder had several times, ``headers_sent``, stays
-    several headers, as ASGI servers give them)."""
-
-    def text(key: str) -> str:
-        value: str = environ.get(key, "")
-        return value.encode("latin-1").decode("utf-8", "replace")
-
-    root_path = text("SCRIPT_NAME").rstrip("/")
-    path = root_path + (text("PATH_INFO") or "/")
-    headers: list[tuple[bytes, bytes]] = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = key.replace("_", "-").lower()
-        else:
-            continue
-        values = headers_sent.getlist(name) if headers_sent is not None else []
-        if len(values) < 2 or ", ".join(values) != value:
-            values = [value]
-        headers.extend((name.encode("latin-1"), str(v).encode("latin-1")) for v in values)
-    length = environ.get("CONTENT_LENGTH")
-    stream = environ.get("wsgi.input")
-    body = b""
-    if stream is not None:
-        body = stream.read(int(length)) if length else stream.read()
-    scope: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": environ.get("SERVER_PROTOCOL", "HTTP/1.1").partition("/")[2] or "1.1",
-        "method": environ.get("REQUEST_METHOD", "GET").upper(),
-        "scheme": environ.get("wsgi.url_scheme", "http"),
-        "path": path,
-        "raw_path": quote(path, safe="/:@!$&'()*+,;=~").encode("ascii"),
-        "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
-        "root_path": root_path,
-        "headers": headers,
-        "client": (environ.get("REMOTE_ADDR", "127.0.0.1"), int(environ.get("REMOTE_PORT") or 123)),
-        "server": (environ.get("SERVER_NAME", "localhost"), int(environ.get("SERVER_PORT") or 80)),
-    }
-    return scope, body
-
-
-def scope_url(scope: Scope) -> str:
-    """The full URL of a scope (with the host from its ``Host`` header)."""
-    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-    if host is None:
-        name, port = scope["server"]
-        host = name if port in (80, 443) else f"{name}:{port}"
-    query = scope["query_string"].decode("latin-1")
-    raw = scope["raw_path"].decode("ascii")
-    return f"{scope['scheme']}://{host}{raw}{'?' if query else ''}{query}"
 
 
 class Lifespan:

@@ -26,7 +26,7 @@ LAYERS: list[list[str]] = [
     ["asgi", "formparser", "flaskglobals"],
     ["streaming", "request"],
     ["response", "websocket"],
-    ["files", "sse", "routing", "views", "wstesting", "testtransport"],
+    ["files", "sse", "routing", "views", "wstesting", "testtransport", "testbuild", "testctx"],
     ["ctx", "helpers", "testing", "blueprints", "broadcast"],
     ["templating", "wsdispatch"],
     ["app"],

@@ -372,7 +372,9 @@ def test_cli_runner_class(sapp: Flask) -> None:
 
 
 def test_test_request_context_body_without_await(sapp: Flask) -> None:
-    with sapp.test_request_context("/", method="POST", data={"a": "1", "f": (BytesIO(b"hi"), "f.txt")}):
+    with sapp.test_request_context(
+        "/", method="POST", data={"a": "1", "f": (BytesIO(b"hi"), "f.txt")}
+    ):
         assert request.form["a"] == "1"
         assert request.files["f"].read() == b"hi"
         assert request.data == b""
