@@ -60,6 +60,14 @@ _WERKZEUG = importlib.metadata.version("werkzeug")
 _SECURE = "asyncflask-secure"
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class _Cookies(httpx.Cookies):
     """The client's cookie jar. It sends ``Secure`` cookies over ``http://``
     too, as Flask's client does (tests run on ``http://localhost``): they
@@ -238,11 +246,9 @@ class TestClient(httpx.AsyncClient):
         response itself from a plain function."""
         if _awaits(_getframe(1)):
             return self._open(args, kwargs, follow_redirects)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return self._open_sync(args, kwargs, follow_redirects)
-        return _Pending("open", functools.partial(self._open, args, kwargs, follow_redirects))
+        if _loop_running():
+            return _Pending("open", functools.partial(self._open, args, kwargs, follow_redirects))
+        return self._open_sync(args, kwargs, follow_redirects)
 
     async def _open(
         self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any], follow_redirects: bool

@@ -148,6 +148,13 @@ class TestResponse(httpx.Response):
         reason = HTTP_STATUS_CODES.get(self.status_code, "UNKNOWN").upper()
         return f"{self.status_code} {reason}"
 
+    def close(self) -> None:
+        """Flask's ``response.close()``: a response read whole has nothing
+        open any more; one read with ``client.stream()`` is closed with
+        ``await response.aclose()``."""
+        if not self.is_closed:
+            super().close()
+
     def __getattr__(self, name: str) -> t.Any:
         # Werkzeug's header properties, read from a response made of these headers
         if name.startswith("_") or not hasattr(SansIOResponse, name):

@@ -4,12 +4,14 @@ app context is shared; cookies; Flask's ``EnvironBuilder`` keywords."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import typing as t
 from io import BytesIO
 
 import pytest
 from flask.testing import EnvironBuilder, FlaskCliRunner
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.test import Cookie
 
 from asyncflask import Flask, g, jsonify, redirect, request, session
@@ -483,3 +485,87 @@ async def test_plain_helper_in_async_test_gets_an_awaitable(sapp: Flask) -> None
     pending = helper()
     with pytest.raises(RuntimeError, match="await it in async code"):
         pending.status_code  # noqa: B018
+
+
+def test_response_close_and_errors_without_noise(sapp: Flask) -> None:
+    @sapp.route("/fail")
+    def fail() -> str:
+        raise KeyError("x")
+
+    client = sapp.test_client()
+    r = client.get("/")
+    r.close()
+    r.close()
+    with pytest.raises(KeyError) as info:
+        client.get("/fail")
+    assert not isinstance(info.value.__context__, RuntimeError)  # no "no running event loop"
+
+
+async def test_kept_context_is_not_the_app_context_of_later_tasks(sapp: Flask) -> None:
+    @sapp.route("/g")
+    async def read_g() -> str:
+        seen = g.get("mark", "fresh")
+        g.mark = "used"
+        return seen
+
+    async with sapp.test_client() as client:
+        await client.get("/g")
+
+        async def in_task() -> str:
+            return (await client.get("/g")).text
+
+        assert await asyncio.create_task(in_task()) == "fresh"
+
+
+def test_open_takes_a_werkzeug_request(sapp: Flask) -> None:
+    builder = EnvironBuilder(sapp, "/env", environ_base={"REMOTE_ADDR": "10.9.8.7"})  # type: ignore[arg-type]
+    try:
+        req = builder.get_request()
+    finally:
+        builder.close()
+    assert sapp.test_client().open(req).json["remote_addr"] == "10.9.8.7"
+
+
+def test_httpx_keywords_with_flask_ones(sapp: Flask) -> None:
+    client = sapp.test_client()
+    client.environ_base["HTTP_X_DEFAULT"] = "d"
+
+    @sapp.post("/raw")
+    async def raw() -> t.Any:
+        return {
+            "args": request.args.to_dict(),
+            "type": request.content_type,
+            "data": (await request.data).decode(),
+            "default": request.headers.get("X-Default"),
+        }
+
+    r = client.post("/raw", content=b"{}", query_string=b"q=1", content_type="application/json")
+    assert r.json == {"args": {"q": "1"}, "type": "application/json", "data": "{}", "default": "d"}
+    r = client.post("/raw?a=1", data="text", timeout=5, query_string={"z": "3"})
+    assert (r.json["args"], r.json["data"]) == ({"a": "1", "z": "3"}, "text")
+
+
+def test_file_objects_in_data(sapp: Flask) -> None:
+    @sapp.post("/up")
+    async def up() -> t.Any:
+        files = await request.files
+        return {k: [f.filename, f.read().decode()] for k, f in files.items()}
+
+    upload = BytesIO(b"content")
+    upload.name = "named.txt"
+    r = sapp.test_client().post("/up", data={"a": upload, "b": (BytesIO(b""), "")})
+    assert r.json == {"a": ["named.txt", "content"], "b": ["", ""]}
+
+
+async def test_made_up_body_over_the_limit_is_refused_when_read(sapp: Flask) -> None:
+    sapp.config["MAX_FORM_MEMORY_SIZE"] = 4
+    data = {"a": "too long", "f": (BytesIO(b"x"), "f.txt")}
+    async with sapp.test_request_context("/", method="POST", data=data):
+        with pytest.raises(RequestEntityTooLarge):
+            await request.form
+
+
+async def test_async_with_client_cannot_nest(sapp: Flask) -> None:
+    async with sapp.test_client() as client:
+        with pytest.raises(RuntimeError, match="Cannot nest"):
+            await client.__aenter__()
