@@ -332,6 +332,12 @@ class TestClient(httpx.AsyncClient):
             ctx._tokens.append(_cv_ctx.set(ctx))
             self._pushed.add(ctx)
             self._kept.append((ctx, own_app_ctx))
+            if ctx._session is None:
+                # as Flask's push does, without marking the session accessed
+                app = ctx.app
+                interface = app.session_interface
+                session = interface.open_session(app, ctx.request)  # type: ignore[arg-type]
+                ctx._session = session or interface.make_null_session(app)  # type: ignore[arg-type]
 
     async def _pop_kept(self) -> None:
         while self._kept:

@@ -60,6 +60,10 @@ class ResponseHeaders(httpx.Headers):
                 result.append(type(value))
         return result
 
+    def get_all(self, key: str) -> list[str]:
+        """Every value of ``key`` (Werkzeug's name for ``getlist``)."""
+        return self.get_list(key)
+
 
 class TestRequest(httpx.Request):
     """An httpx request with the names Flask's ``response.request`` has:

@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.test import Cookie
 
 from asyncflask import Flask, g, jsonify, redirect, request, session
+from asyncflask.globals import request_ctx
 from asyncflask.testing import TestClient, TestResponse
 
 
@@ -319,6 +320,7 @@ def test_response_headers_as_werkzeug(sapp: Flask) -> None:
     r = sapp.test_client().get("/h")
     assert r.headers.getlist("X-N") == ["5", "no", "7"]
     assert r.headers.getlist("X-N", type=int) == [5, 7]
+    assert r.headers.get_all("X-N") == ["5", "no", "7"]
     assert r.headers.get("X-N", type=int) == 5
     assert r.headers.get("X-Missing", "d") == "d"
     assert r.headers.get("Vary", type=int) is None
@@ -569,3 +571,19 @@ async def test_async_with_client_cannot_nest(sapp: Flask) -> None:
     async with sapp.test_client() as client:
         with pytest.raises(RuntimeError, match="Cannot nest"):
             await client.__aenter__()
+
+
+def test_kept_context_has_its_session_open(sapp: Flask) -> None:
+    @sapp.route("/nothing")
+    def nothing() -> str:
+        return ""
+
+    with sapp.test_client() as client:
+        rv = client.get("/nothing")
+        assert "cookie" not in rv.vary
+        assert request_ctx._session is not None
+        assert not request_ctx._session.accessed
+        rv = client.get("/count")
+        assert "cookie" in rv.vary
+        assert request_ctx._session.accessed
+        assert request_ctx._session.modified
