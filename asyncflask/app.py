@@ -201,7 +201,7 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
                 error = None
             try:
                 if request._cleanups or (ctx._hooked and self._tears_down()):
-                    await ctx.pop(error)
+                    await ctx._pop(error)
                 else:
                     ctx._leave()
             finally:
