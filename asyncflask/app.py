@@ -205,7 +205,11 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         # task: uvicorn starts a pipelined request from inside the previous
         # one's last send, so its task starts with the previous request's
         # contexts.
-        if ctx._hooked:
+        # (the test client's: the caller's app context, and ``with client:``)
+        handover = scope.get("asyncflask.handover")
+        if handover is not None:
+            handover.start(ctx)
+        elif ctx._hooked:
             ctx._own_app_context()
         error: BaseException | None = None
         ctx._enter()
@@ -239,14 +243,15 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
                 error = None
             try:
                 if request._cleanups or (ctx._hooked and self._tears_down()):
-                    await ctx.pop(error)
+                    await ctx._pop(error)
                 else:
                     ctx._leave()
             finally:
                 # uvicorn's keep-alive timer keeps a copy of the context
                 # variables taken in the last send, until the connection's
                 # next request: empty the contexts it refers to
-                ctx._release()
+                if handover is None or not handover.keep(ctx):
+                    ctx._release()
                 if error is not None and sys.exc_info()[1] is None:
                     without_traceback(error)  # dealt with; its frames hold the app
 
@@ -656,12 +661,17 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         return RequestContext(self, self.request_class(scope, receive))
 
     def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
-        """A request context for a made-up request, as Flask's (``path``,
-        ``method``, ``query_string``, ``headers``, ``data``, ``json``, ...)."""
-        from .testing import make_test_scope
+        """A request context for a made-up request, as Flask's (the arguments
+        of Flask's ``EnvironBuilder``: ``path``, ``method``, ``query_string``,
+        ``headers``, ``data``, ``json``, ``url_scheme``, ...). Its body is in
+        memory, so plain code reads ``form`` or ``get_json()`` without
+        ``await``."""
+        from .testbuild import load_test_body, make_test_request
 
-        scope, receive = make_test_scope(self, *args, **kwargs)
-        return self.request_context(scope, receive)
+        scope, receive, body = make_test_request(self, *args, **kwargs)
+        ctx = self.request_context(scope, receive)
+        load_test_body(self, ctx.request, body)
+        return ctx
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
         """A click runner for the app's commands (``app.cli``): an instance
@@ -690,7 +700,8 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         return open(path, mode, encoding=encoding)
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
-        """An async test client (httpx) that calls the app in-process."""
+        """A test client that calls the app in-process (``test_client_class``
+        if set): awaited in async code, synchronous in plain functions."""
         from .testing import TestClient
 
         cls = self.test_client_class or TestClient

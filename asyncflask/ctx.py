@@ -12,6 +12,7 @@ from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import HTTPException
 
 from .globals import _cv_ctx, _find_request_ctx, _no_req_msg
+from .request import _awaits, _getframe
 from .signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -141,8 +142,16 @@ class AppContext:
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app, _async_wrapper=_no_async)
 
-    async def pop(self, exc: BaseException | None = None) -> None:
-        """Run the teardown functions and leave the context."""
+    def pop(self, exc: BaseException | None = None) -> t.Any:
+        """Run the teardown functions and leave the context: ``await
+        ctx.pop()`` in async code; called from a plain function it runs
+        them there (they must be plain functions then), as Flask's."""
+        if _awaits(_getframe(1)):
+            return self._pop(exc)
+        self.__exit__(None, exc, None)
+        return None
+
+    async def _pop(self, exc: BaseException | None = None) -> None:
         try:
             if len(self._tokens) == 1:
                 await self.app.do_teardown_appcontext(exc)
@@ -187,7 +196,7 @@ class AppContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.pop(exc)
+        await self._pop(exc)
 
 
 class RequestContext:
@@ -321,8 +330,16 @@ class RequestContext:
         if self.request.url_rule is None:
             self.match_request()
 
-    async def pop(self, exc: BaseException | None = None) -> None:
-        """Run teardown functions and leave the context."""
+    def pop(self, exc: BaseException | None = None) -> t.Any:
+        """Run the teardown functions and leave the context: ``await
+        ctx.pop()`` in async code; called from a plain function it runs
+        them there (they must be plain functions then), as Flask's."""
+        if _awaits(_getframe(1)):
+            return self._pop(exc)
+        self.__exit__(None, exc, None)
+        return None
+
+    async def _pop(self, exc: BaseException | None = None) -> None:
         app = self.app
         try:
             if len(self._tokens) == 1:
@@ -336,7 +353,7 @@ class RequestContext:
                 self._pushed_app_ctx = False
                 app_ctx = self.app_ctx
                 if app._tears_down_app_contexts():
-                    await app_ctx.pop(exc)
+                    await app_ctx._pop(exc)
                 else:
                     app_ctx._pop_token()
 
@@ -400,7 +417,7 @@ class RequestContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.pop(exc)
+        await self._pop(exc)
 
     def __repr__(self) -> str:
         if self.request is _FINISHED:

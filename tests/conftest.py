@@ -26,6 +26,9 @@ def app() -> Flask:
 @pytest.fixture
 async def client(app: Flask) -> AsyncIterator[TestClient]:
     async with app.test_client() as client:
+        # entered for the lifespan; like Flask's own `client` fixture (no
+        # `with client:`), it does not keep the last request's context
+        client.preserve_context = False
         yield client
 
 

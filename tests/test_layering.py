@@ -26,7 +26,7 @@ LAYERS: list[list[str]] = [
     ["asgi", "formparser", "flaskglobals", "serving"],
     ["streaming", "request", "bodies"],
     ["response", "websocket"],
-    ["files", "sse", "routing", "views", "wstesting"],
+    ["files", "sse", "routing", "views", "wstesting", "testtransport", "testbuild", "testctx"],
     ["ctx", "helpers", "testing", "blueprints", "broadcast"],
     ["templating", "wsdispatch"],
     ["app"],

@@ -435,7 +435,7 @@ async def test_root_path_from_asgi_scope(app: Flask) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         r = await c.get("/x?a=1")
     assert r.status_code == 200
-    assert r.json() == {
+    assert r.json == {
         "path": "/x",
         "script_root": "/prefix",
         "root_path": "/prefix",

@@ -77,7 +77,7 @@ async def test_a_loaded_json_body_is_read_without_await(app: Flask, client: Test
         return {"value": value, "data": read_sync("data").decode()}
 
     r = await client.post("/", json={"x": [1, 2]})
-    assert r.get_json() == {"value": {"x": [1, 2]}, "data": '{"x":[1,2]}'}
+    assert r.get_json() == {"value": {"x": [1, 2]}, "data": '{"x": [1, 2]}'}
 
 
 async def test_a_loaded_raw_body_is_data(app: Flask, client: TestClient) -> None:
@@ -134,10 +134,8 @@ async def test_without_a_body_nothing_needs_loading(app: Flask) -> None:
         assert read_sync("values").to_dict() == {"q": "1"}
         with pytest.raises(UnsupportedMediaType):  # not JSON: Flask's 415
             read_sync("get_json()")
+    # a made-up request's body is in memory: nothing to load
     async with app.test_request_context("/", method="POST", data=b"x"):
-        with pytest.raises(TypeError, match="load_body"):
-            read_sync("get_data()").decode()
-        await request.load_body()
         assert read_sync("get_data()") == b"x"
 
 

@@ -157,7 +157,7 @@ async def test_response_attributes(app: Flask, client: TestClient) -> None:
     assert r.mimetype == "application/json"
     assert r.is_json is True
     assert r.get_json() == {"n": 1}
-    assert r.json() == {"n": 1}
+    assert r.json == {"n": 1}
 
 
 async def test_response_get_json_force_and_silent(app: Flask, client: TestClient) -> None:
