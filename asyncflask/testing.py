@@ -125,14 +125,15 @@ class TestClient(httpx.AsyncClient):
     def __init__(self, app: Flask, use_cookies: bool = True, **kwargs: t.Any) -> None:
         self._base_from_config = "base_url" not in kwargs
         kwargs.setdefault("base_url", "http://localhost")
-        kwargs.setdefault("transport", ASGITransport(app))
+        transport = kwargs.setdefault("transport", ASGITransport(app))
         super().__init__(**kwargs)
         self._cookies = _Cookies(self._cookies)
         self.application = app
         self.use_cookies = use_cookies
-        #: Defaults for every request's environ, as Flask's client has them.
+        #: Defaults for every request's environ, as Flask's client has them
+        #: (the address, that of an ``ASGITransport(app, client=...)`` given).
         self.environ_base: dict[str, t.Any] = {
-            "REMOTE_ADDR": "127.0.0.1",
+            "REMOTE_ADDR": getattr(transport, "client", ("127.0.0.1",))[0],
             "HTTP_USER_AGENT": f"Werkzeug/{_WERKZEUG}",
         }
         #: Whether requests hand their contexts to the client (inside ``with``).

@@ -125,7 +125,12 @@ async def test_reset_and_the_client_address(limited: tuple[Flask, Limiter]) -> N
         assert (await client.get("/slow")).status_code == 429
         limiter.reset()
         assert (await client.get("/slow")).status_code == 200
-    # get_remote_address keys on request.remote_addr: another address has its own count
+    # get_remote_address keys on request.remote_addr: another address has its
+    # own count (given as in Flask, or by the transport)
+    async with app.test_client() as client:
+        client.environ_base["REMOTE_ADDR"] = "10.0.0.8"
+        assert (await client.get("/slow")).status_code == 200
+        assert (await client.get("/slow")).status_code == 429
     elsewhere = ASGITransport(app, client=("10.0.0.9", 4000))
     async with app.test_client(transport=elsewhere) as client:
         assert (await client.get("/slow")).status_code == 200
