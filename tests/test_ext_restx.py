@@ -118,3 +118,13 @@ async def test_the_swagger_specification(api_app: Flask) -> None:
         assert spec["definitions"]["Todo"]["required"] == ["task"]
         r = await client.get("/nowhere")
         assert r.status_code == 404
+
+
+async def test_the_swagger_ui_page(api_app: Flask) -> None:
+    """RESTX renders its Swagger UI page with ``flask.render_template``."""
+    async with api_app.test_client() as client:
+        r = await client.get("/")
+    assert (r.status_code, r.mimetype) == (200, "text/html")
+    assert "<title>TodoMVC API</title>" in r.text
+    assert "swagger-ui" in r.text
+    assert "/swagger.json" in r.text
