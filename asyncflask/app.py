@@ -607,8 +607,10 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         return self.request_context(scope, receive)
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
-        """A click runner for the app's commands (``app.cli``)."""
-        return FlaskCliRunner(self, **kwargs)  # type: ignore[arg-type]
+        """A click runner for the app's commands (``app.cli``), of
+        ``test_cli_runner_class`` if set."""
+        cls = self.test_cli_runner_class or FlaskCliRunner
+        return cls(self, **kwargs)  # type: ignore[arg-type]
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
         """An async test client (httpx) that calls the app in-process."""

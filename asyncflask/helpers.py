@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from functools import wraps
 
 from werkzeug.exceptions import abort as _wz_abort
@@ -89,9 +89,14 @@ def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
 def stream_with_context(gen: G | Callable[..., G]) -> t.Any:
     """Kept for Flask code: the request context already lives until a
     streamed response ends, so this returns the generator unchanged (or, for
-    a generator function, a function that does)."""
+    a generator function, a function that does). Another iterable (a
+    string, a list) gives its iterator, as in Flask."""
     if isinstance(gen, (Iterator, AsyncIterator)):
         return gen
+    if isinstance(gen, AsyncIterable):
+        return aiter(gen)
+    if isinstance(gen, Iterable):
+        return iter(gen)
 
     @wraps(gen)
     def decorator(*args: t.Any, **kwargs: t.Any) -> G:

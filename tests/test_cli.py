@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 from click.testing import CliRunner, Result
 from flask.cli import NoAppException
+from flask.testing import FlaskCliRunner
 
 from asyncflask import Flask
 from asyncflask.cli import cli, load_app, locate_app, main
@@ -676,3 +677,11 @@ def test_test_cli_runner_invokes_app_commands(
     result = cmds_runner.app.test_cli_runner().invoke(args=["hello", "bo"])
     assert result.exit_code == 0, result.output
     assert result.output == "hello bo from cmds_runner\n"
+
+    class Runner(FlaskCliRunner):
+        pass
+
+    cmds_runner.app.test_cli_runner_class = Runner
+    runner = cmds_runner.app.test_cli_runner()
+    assert type(runner) is Runner
+    assert runner.invoke(args=["hello", "al"]).output == "hello al from cmds_runner\n"
