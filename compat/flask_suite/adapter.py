@@ -24,6 +24,8 @@ import _pytest.compat
 import _pytest.monkeypatch
 import pytest
 
+import flask.ctx
+
 import asyncflask
 
 NOT_APPLICABLE = Path(__file__).with_name("not_applicable.toml")
@@ -74,7 +76,12 @@ _OTHER = {
 def name_table() -> dict[tuple[str, str], object]:
     """Every ``(flask module, name)`` the adapter points elsewhere, with the
     asyncflask object it points at."""
-    table: dict[tuple[str, str], object] = {}
+    # the context variables asyncflask put on flask.ctx at import, which
+    # read asyncflask's contexts, under the names the tests import them by
+    table: dict[tuple[str, str], object] = {
+        ("flask.globals", "_cv_app"): flask.ctx._cv_app,
+        ("flask.globals", "_cv_request"): flask.ctx._cv_request,
+    }
     for module, names in _PUBLIC.items():
         for name in names:
             table["flask", name] = table[module, name] = getattr(asyncflask, name)
