@@ -72,12 +72,12 @@ class View(_flask_views.View):
             view.__module__ = cls.__module__
             for decorator in cls.decorators:
                 view = decorator(view)
-        view.view_class = cls  # type: ignore[attr-defined]
+        view.view_class = cls
         view.__name__ = name
         view.__doc__ = cls.__doc__
         view.__module__ = cls.__module__
-        view.methods = cls.methods  # type: ignore[attr-defined]
-        view.provide_automatic_options = cls.provide_automatic_options  # type: ignore[attr-defined]
+        view.methods = cls.methods
+        view.provide_automatic_options = cls.provide_automatic_options
         return view
 
 

@@ -22,9 +22,8 @@ from pathlib import Path
 
 import _pytest.compat
 import _pytest.monkeypatch
-import pytest
-
 import flask.ctx
+import pytest
 
 import asyncflask
 
