@@ -133,7 +133,8 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
         self.after_serving_funcs: list[t.Callable[[], t.Any]] = []
         if self.has_static_folder:
             if bool(static_host) != host_matching:
-                raise ValueError("Invalid static_host/host_matching combination")
+                # Flask's own exception for it
+                raise AssertionError("Invalid static_host/host_matching combination")
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",

@@ -439,3 +439,17 @@ async def test_send_from_directory_relative_to_root_path(sapp: Flask, sclient: T
     assert (await sclient.get("/files/style.css")).data == CSS
     assert (await sclient.get("/files/sub/app.js")).status_code == 200
     assert (await sclient.get("/files/nothere")).status_code == 404
+
+
+async def test_static_host_needs_host_matching(root: Path) -> None:
+    """Flask's check, with Flask's exception: a static host only with host
+    matching, and host matching with a static folder only with a static host."""
+    app = Flask("staticapp", root_path=str(root), host_matching=True, static_host="cdn.test")
+    async with app.test_client() as client:
+        rv = await client.get("http://cdn.test/static/style.css")
+        assert (rv.status_code, rv.content) == (200, CSS)
+        assert (await client.get("http://other.test/static/style.css")).status_code == 404
+    for kwargs in ({"static_host": "cdn.test"}, {"host_matching": True}):
+        with pytest.raises(AssertionError, match="Invalid static_host/host_matching"):
+            Flask("staticapp", root_path=str(root), **kwargs)
+    Flask("staticapp", root_path=str(root), host_matching=True, static_folder=None)
