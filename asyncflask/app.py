@@ -7,6 +7,7 @@ import inspect
 import os
 import sys
 import typing as t
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 from types import TracebackType
@@ -135,11 +136,18 @@ class Flask(StaticFilesMixin, RoutingMixin, WebsocketScaffold):
             if bool(static_host) != host_matching:
                 # Flask's own exception for it
                 raise AssertionError("Invalid static_host/host_matching combination")
+            # through a weak reference, so that the app is not in a cycle
+            # and is freed as soon as the last reference to it goes
+            app_ref = weakref.ref(self)
+
+            def send_static_file(filename: str) -> t.Any:
+                return app_ref().send_static_file(filename)  # type: ignore[union-attr]
+
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
                 host=static_host,
-                view_func=self.send_static_file,
+                view_func=send_static_file,
             )
 
     def create_jinja_environment(self) -> Environment:

@@ -4,7 +4,9 @@ and path traversal, compared with Flask 3.1."""
 
 from __future__ import annotations
 
+import gc
 import os
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -453,3 +455,17 @@ async def test_static_host_needs_host_matching(root: Path) -> None:
         with pytest.raises(AssertionError, match="Invalid static_host/host_matching"):
             Flask("staticapp", root_path=str(root), **kwargs)
     Flask("staticapp", root_path=str(root), host_matching=True, static_folder=None)
+
+
+async def test_app_is_freed_without_the_garbage_collector(root: Path) -> None:
+    """As in Flask, the static route does not keep its app alive: the app is
+    freed when the last reference to it goes, with no cycle to collect."""
+    gc.disable()
+    try:
+        app = Flask("staticapp", root_path=str(root))
+        assert app.view_functions["static"]
+        ref = weakref.ref(app)
+        del app
+        assert ref() is None
+    finally:
+        gc.enable()
