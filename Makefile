@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest system-deps fmt bench bench-quick soak clean
+.PHONY: run test lint typecheck pytest system-deps fmt bench bench-quick soak clean flask-suite
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,8 @@ run: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check asyncflask tests examples bench
-	$(BIN)/ruff format --check asyncflask tests examples bench
+	$(BIN)/ruff check asyncflask tests examples bench compat
+	$(BIN)/ruff format --check asyncflask tests examples bench compat
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -47,8 +47,8 @@ system-deps:
 	fi
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix asyncflask tests examples bench
-	$(BIN)/ruff format asyncflask tests examples bench
+	$(BIN)/ruff check --fix asyncflask tests examples bench compat
+	$(BIN)/ruff format asyncflask tests examples bench compat
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
@@ -59,6 +59,29 @@ bench-quick: $(STAMP)
 # memory, 10,000 idle SSE connections and a 100k-request soak (minutes; not in `test`)
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak
+
+# Flask's own test suite (its sdist's tests/, unchanged) run against
+# asyncflask through compat/flask_suite; the sdist is downloaded once into
+# build/. Tests that cannot apply to ASGI are listed in
+# compat/flask_suite/not_applicable.toml.
+FLASK_VERSION := 3.1.3
+FLASK_SUITE   := build/flask-suite
+FLASK_TESTS   := $(FLASK_SUITE)/flask-$(FLASK_VERSION)/tests
+
+$(FLASK_TESTS): | $(STAMP)
+	mkdir -p $(FLASK_SUITE)
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: \
+		flask==$(FLASK_VERSION) -d $(FLASK_SUITE)
+	tar -xzf $(FLASK_SUITE)/flask-$(FLASK_VERSION).tar.gz -C $(FLASK_SUITE) \
+		flask-$(FLASK_VERSION)/tests
+	touch $(FLASK_TESTS)
+
+# The run takes seconds; `timeout` ends one that hangs in code no pytest
+# timeout covers (a fixture's teardown after a failed test).
+flask-suite: $(STAMP) $(FLASK_TESTS)
+	cd $(FLASK_TESTS)/.. && PYTHONPATH=$(CURDIR):$(CURDIR)/compat timeout -k 10 300 \
+		$(abspath $(BIN))/python -m pytest -c $(CURDIR)/compat/flask_suite/pytest.ini \
+		--rootdir . -p flask_suite.adapter tests $(ARGS)
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .ruff_cache build *.egg-info

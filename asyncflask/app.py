@@ -146,7 +146,8 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         self.background_tasks = set()
         if self.has_static_folder:
             if bool(static_host) != host_matching:
-                raise ValueError("Invalid static_host/host_matching combination")
+                # Flask's own exception for it
+                raise AssertionError("Invalid static_host/host_matching combination")
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",

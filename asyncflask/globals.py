@@ -6,7 +6,7 @@ import functools
 import typing as t
 from contextvars import ContextVar
 
-from werkzeug.local import LocalProxy
+from werkzeug.local import LocalProxy, _ProxyLookup
 
 if t.TYPE_CHECKING:
     from .app import Flask
@@ -38,6 +38,9 @@ class _Proxy(LocalProxy):  # type: ignore[type-arg]
     starting with ``_`` take ``LocalProxy``'s own path."""
 
     __slots__ = ("_attr", "_unbound")
+
+    # an unbound proxy shows as Flask's do: ``<LocalProxy unbound>``
+    __repr__ = _ProxyLookup(repr, fallback=lambda self: "<LocalProxy unbound>")
 
     def __init__(self, attr: str, unbound_message: str) -> None:
         super().__init__(functools.partial(_resolve, attr, unbound_message))

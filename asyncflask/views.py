@@ -42,8 +42,12 @@ class View(_flask_views.View):
     @classmethod
     def as_view(cls, name: str, *class_args: t.Any, **class_kwargs: t.Any) -> t.Any:
         """The view function: it makes an instance (once, or per request with
-        ``init_every_request``) and awaits its ``dispatch_request``."""
-        if cls.init_every_request:
+        ``init_every_request``) and awaits its ``dispatch_request``. A plain
+        ``dispatch_request`` gives a plain view function (run in a worker
+        thread like any plain view), so plain ``decorators`` get its value."""
+        if not is_async_callable(cls.dispatch_request):
+            view = cls._plain_view(class_args, class_kwargs)
+        elif cls.init_every_request:
 
             async def view(**kwargs: t.Any) -> t.Any:
                 self = view.view_class(*class_args, **class_kwargs)  # type: ignore[attr-defined]
@@ -55,18 +59,41 @@ class View(_flask_views.View):
             async def view(**kwargs: t.Any) -> t.Any:
                 return await _call(instance.dispatch_request, kwargs)
 
+        return cls._finish_view(view, name)
+
+    @classmethod
+    def _plain_view(cls, class_args: tuple[t.Any, ...], class_kwargs: dict[str, t.Any]) -> t.Any:
+        if cls.init_every_request:
+
+            def view(**kwargs: t.Any) -> t.Any:
+                self = view.view_class(*class_args, **class_kwargs)  # type: ignore[attr-defined]
+                return self.dispatch_request(**kwargs)
+
+        else:
+            instance = cls(*class_args, **class_kwargs)
+
+            def view(**kwargs: t.Any) -> t.Any:
+                return instance.dispatch_request(**kwargs)
+
+        return view
+
+    @classmethod
+    def _finish_view(cls, view: t.Any, name: str) -> t.Any:
+        # the undecorated function makes the instances from its view_class
+        view.view_class = cls
         if cls.decorators:
-            view = _for_any_caller(view)
+            if is_async_callable(view):
+                view = _for_any_caller(view)
             view.__name__ = name
             view.__module__ = cls.__module__
             for decorator in cls.decorators:
                 view = decorator(view)
-        view.view_class = cls  # type: ignore[attr-defined]
+        view.view_class = cls
         view.__name__ = name
         view.__doc__ = cls.__doc__
         view.__module__ = cls.__module__
-        view.methods = cls.methods  # type: ignore[attr-defined]
-        view.provide_automatic_options = cls.provide_automatic_options  # type: ignore[attr-defined]
+        view.methods = cls.methods
+        view.provide_automatic_options = cls.provide_automatic_options
         return view
 
 

@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from click.testing import CliRunner, Result
 from flask.cli import NoAppException
+from flask.testing import FlaskCliRunner
 
 from asyncflask import Flask
 from asyncflask.cli import app_from_env, cli, load_app, locate_app, main
@@ -804,7 +805,6 @@ def test_test_cli_runner_invokes_app_commands(
 
 
 def test_test_cli_runner_class_is_used() -> None:
-    from flask.testing import FlaskCliRunner
 
     class SubRunner(FlaskCliRunner):
         pass

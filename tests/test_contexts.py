@@ -65,6 +65,7 @@ async def test_proxies_read_public_private_and_special_attributes(app: Flask) ->
         assert request._cached_data is None  # type: ignore[attr-defined]
         assert (g.value, g._private, "value" in g) == (1, 2, True)
         assert current_app.name == app.name
+        assert repr(current_app) == repr(app)
         with pytest.raises(AttributeError):
             _ = g.missing
         with pytest.raises(AttributeError):
@@ -72,6 +73,7 @@ async def test_proxies_read_public_private_and_special_attributes(app: Flask) ->
     with pytest.raises(RuntimeError, match="Working outside of request context"):
         _ = request._cached_data  # type: ignore[attr-defined]
     assert "LocalProxy" in repr(type(request).__mro__)
+    assert repr(g) == repr(request) == "<LocalProxy unbound>"
 
 
 async def test_has_context_functions_outside() -> None:

@@ -4,7 +4,9 @@ and path traversal, compared with Flask 3.1."""
 
 from __future__ import annotations
 
+import gc
 import os
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -439,3 +441,31 @@ async def test_send_from_directory_relative_to_root_path(sapp: Flask, sclient: T
     assert (await sclient.get("/files/style.css")).data == CSS
     assert (await sclient.get("/files/sub/app.js")).status_code == 200
     assert (await sclient.get("/files/nothere")).status_code == 404
+
+
+async def test_static_host_needs_host_matching(root: Path) -> None:
+    """Flask's check, with Flask's exception: a static host only with host
+    matching, and host matching with a static folder only with a static host."""
+    app = Flask("staticapp", root_path=str(root), host_matching=True, static_host="cdn.test")
+    async with app.test_client() as client:
+        rv = await client.get("http://cdn.test/static/style.css")
+        assert (rv.status_code, rv.content) == (200, CSS)
+        assert (await client.get("http://other.test/static/style.css")).status_code == 404
+    for kwargs in ({"static_host": "cdn.test"}, {"host_matching": True}):
+        with pytest.raises(AssertionError, match="Invalid static_host/host_matching"):
+            Flask("staticapp", root_path=str(root), **kwargs)
+    Flask("staticapp", root_path=str(root), host_matching=True, static_folder=None)
+
+
+async def test_app_is_freed_without_the_garbage_collector(root: Path) -> None:
+    """As in Flask, the static route does not keep its app alive: the app is
+    freed when the last reference to it goes, with no cycle to collect."""
+    gc.disable()
+    try:
+        app = Flask("staticapp", root_path=str(root))
+        assert app.view_functions["static"]
+        ref = weakref.ref(app)
+        del app
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -469,6 +469,28 @@ async def test_stream_with_context_on_a_coroutine_function_is_a_clear_error() ->
         wrapped()
 
 
+async def test_stream_with_context_on_other_iterables(app: Flask, client: TestClient) -> None:
+    """As in Flask, a string or a list is streamed item by item, whether the
+    iterable is sync or async."""
+
+    class Parts:
+        def __aiter__(self) -> AsyncIterator[str]:
+            return self.parts()
+
+        async def parts(self) -> AsyncIterator[str]:
+            yield "a"
+            yield "sync"
+
+    @app.route("/<kind>")
+    async def index(kind: str) -> Any:
+        parts = {"str": "hello", "list": ["x", "y"], "async": Parts()}[kind]
+        return Response(stream_with_context(parts))
+
+    assert (await client.get("/str")).text == "hello"
+    assert (await client.get("/list")).text == "xy"
+    assert (await client.get("/async")).text == "async"
+
+
 @guarded()
 async def test_teardown_runs_after_the_stream_ends(app: Flask, client: TestClient) -> None:
     events: list[str] = []

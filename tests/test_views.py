@@ -7,7 +7,7 @@ import functools
 import threading
 from typing import Any, ClassVar
 
-from asyncflask import Flask, make_response, request, session
+from asyncflask import Flask, Response, make_response, request, session
 from asyncflask.testing import TestClient
 from asyncflask.views import MethodView, View
 
@@ -101,6 +101,40 @@ async def test_plain_decorators_of_a_view_get_its_value(app: Flask, client: Test
     r = await client.get("/slow/ann")
     assert (r.status_code, r.text, r.headers["X-Decorated"]) == (200, "hi ann /slow/ann", "yes")
     assert stored == ["hi ann /slow/ann"]
+
+
+async def test_plain_dispatch_gives_plain_decorators_its_value(
+    app: Flask, client: TestClient
+) -> None:
+    """As in Flask, a plain decorator of a plain ``dispatch_request`` calls
+    the view and gets its return value, not a coroutine."""
+
+    def parachute(view: Any) -> Any:
+        def wrapper(**kwargs: Any) -> Response:
+            rv = make_response(view(**kwargs))
+            rv.headers["X-Parachute"] = "awesome"
+            return rv
+
+        return wrapper
+
+    for every_request in (False, True):
+
+        class Index(View):
+            decorators: ClassVar[list[Any]] = [parachute]
+            init_every_request = every_request
+
+            def __init__(self, greeting: str) -> None:
+                self.greeting = greeting
+
+            def dispatch_request(self, name: str) -> str:
+                return f"{self.greeting} {name}"
+
+        app.add_url_rule(
+            f"/{every_request}/<name>", view_func=Index.as_view(f"index{every_request}", "Hi")
+        )
+    for every_request in (False, True):
+        rv = await client.get(f"/{every_request}/Ann")
+        assert (rv.status_code, rv.text, rv.headers["X-Parachute"]) == (200, "Hi Ann", "awesome")
 
 
 async def test_method_view_dispatches_by_method(app: Flask, client: TestClient) -> None:
