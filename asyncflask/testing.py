@@ -317,8 +317,11 @@ class TestClient(httpx.AsyncClient):
         loop = self._loop
         if loop is None or loop.is_closed():
             loop = self._loop = asyncio.new_event_loop()
-            self._loop_closer = weakref.finalize(self, loop.close)
-        return loop.run_until_complete(coro)
+            self._loop_closer = weakref.finalize(self, _close_loop, loop)
+        try:
+            return loop.run_until_complete(coro)
+        finally:
+            _settle(loop)
 
     def _close_loop(self) -> None:
         if self._loop_closer is not None:
@@ -521,3 +524,34 @@ class TestClient(httpx.AsyncClient):
         await ws.connect()
         async with ws:
             yield ws
+
+
+def _settle(loop: asyncio.AbstractEventLoop) -> None:
+    """Finish what a request left on the client's loop: tasks still going
+    (after an exception such as ``KeyboardInterrupt`` stopped the loop) are
+    cancelled, and the done callbacks of finished ones run now, not never.
+    anyio lets its worker threads go in such callbacks; one left waiting
+    would keep the process from exiting."""
+    if loop.is_closed() or loop.is_running():
+        return
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(_finished(pending))
+
+
+async def _finished(tasks: set[asyncio.Task[t.Any]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.sleep(0)
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Settle and close the client's own event loop (where it can run: not
+    from inside another running loop, when the collector frees the client
+    there)."""
+    try:
+        if not _loop_running():
+            _settle(loop)
+            loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()

@@ -244,8 +244,16 @@ class _Exchange:
             self.started.set()
 
     async def start(self) -> Message:
-        self.task = asyncio.get_running_loop().create_task(self.run_app())
-        await self.started.wait()
+        task = self.task = asyncio.get_running_loop().create_task(self.run_app())
+        try:
+            await self.started.wait()
+        except BaseException:
+            # cancelled: the loop was stopped (a KeyboardInterrupt in the
+            # app goes straight out of it) with this request unfinished
+            self.body.close()
+            if task.done() and not task.cancelled():
+                task.exception()  # raised already, where the loop stopped
+            raise
         if self.start_message is None:
             try:
                 await self.task
