@@ -59,6 +59,8 @@ class FileResponse(Response):
     default_mimetype = "application/octet-stream"
     #: Bytes read (and sent) at a time.
     chunk_size = 256 * 1024
+    #: As for Werkzeug's file responses: the body is a file, passed through.
+    direct_passthrough = True
 
     def __init__(
         self,

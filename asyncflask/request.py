@@ -90,6 +90,11 @@ def _awaits(frame: t.Any) -> int:
     )
 
 
+#: A scope key for WSGI environ entries that have no ASGI counterpart (the
+#: test client's ``errors_stream``, ``environ_overrides``): ``request.environ``
+#: has them.
+ENVIRON_EXTRA = "asyncflask.environ"
+
 #: ``BODY_TIMEOUT`` when the config does not set it, in seconds.
 DEFAULT_BODY_TIMEOUT = 60.0
 _UNSET: t.Any = object()
@@ -210,17 +215,23 @@ class Request(SansIORequest):
         self.url_rule = self.view_args = self.routing_exception = None
         self._body_started = False
         self._cleanups = ()
-        self.method = scope["method"]
         #: The raw query string.
         self.query_string: bytes = scope.get("query_string", b"")
-        raw = scope.get("raw_path")
-        # bytes.find, not `in`: `b"%" in raw` first tries b"%" as an int and
-        # builds a TypeError before searching (CPython 3.11)
-        if (raw is not None and raw.find(b"%") >= 0) or scope.get("root_path"):
-            self.path = self._routing_path(scope, raw)
-        else:
-            path = scope["path"]
-            self.path = path if path[:1] == "/" else _origin_form(path)
+        try:
+            self.method = scope["method"]
+            raw = scope.get("raw_path")
+            # bytes.find, not `in`: `b"%" in raw` first tries b"%" as an int
+            # and builds a TypeError before searching (CPython 3.11)
+            if (raw is not None and raw.find(b"%") >= 0) or scope.get("root_path"):
+                self.path = self._routing_path(scope, raw)
+            else:
+                path = scope["path"]
+                self.path = path if path[:1] == "/" else _origin_form(path)
+        except KeyError:
+            if scope:
+                raise
+            # Request({}): a request of nothing, as Flask's tests make one
+            self.method, self.path = "GET", "/"
 
     @staticmethod
     def _routing_path(scope: Scope, raw: bytes | None) -> str:
@@ -324,12 +335,14 @@ class Request(SansIORequest):
             "asgi.scope": self.scope,
             # where Flask's default log handler writes during a request
             "wsgi.errors": sys.stderr,
+            "werkzeug.request": self,
         }
         for key, value in self.headers.items():
             name = key.upper().replace("-", "_")
             if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 name = f"HTTP_{name}"
             environ[name] = f"{environ[name]},{value}" if name in environ else value
+        environ.update(self.scope.get(ENVIRON_EXTRA, ()))
         return environ
 
     @property

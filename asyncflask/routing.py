@@ -6,6 +6,7 @@ import typing as t
 import warnings
 from urllib.parse import quote as _url_quote
 
+import flask.app as _flask_app
 from flask.sansio.app import App
 from werkzeug.routing import BuildError, Map, MapAdapter, Rule
 from werkzeug.routing.rules import RuleFactory
@@ -169,9 +170,15 @@ def _subdomain(host: str, server_name: str, scheme: str) -> tuple[str, str]:
     server_parts = server_name.split(".")
     offset = -len(server_parts)
     if host_parts[offset:] != server_parts:
-        warnings.warn(
+        # attributed to flask.app, where Flask's comes from, so that warning
+        # filters written for Flask apps apply
+        warnings.warn_explicit(
             f"Current server name {host!r} doesn't match configured server name {server_name!r}",
-            stacklevel=3,
+            UserWarning,
+            _flask_app.__file__,
+            0,
+            module="flask.app",
+            registry=_flask_app.__dict__.setdefault("__warningregistry__", {}),
         )
         return server_name, "<invalid>"
     return server_name, ".".join(filter(None, host_parts[:offset]))

@@ -14,6 +14,8 @@ from werkzeug.datastructures import FileStorage, Headers, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import FormDataParser
 
+from .request import ENVIRON_EXTRA
+
 if t.TYPE_CHECKING:
     from .app import Flask
     from .request import Request
@@ -68,7 +70,38 @@ def environ_to_scope(
         "client": (environ.get("REMOTE_ADDR", "127.0.0.1"), int(environ.get("REMOTE_PORT") or 123)),
         "server": (environ.get("SERVER_NAME", "localhost"), int(environ.get("SERVER_PORT") or 80)),
     }
+    extra = {k: v for k, v in environ.items() if k not in _IN_SCOPE and not k.startswith("HTTP_")}
+    if extra:
+        scope[ENVIRON_EXTRA] = extra
     return scope, body
+
+
+#: The environ keys that the scope carries (or that make no sense in it).
+_IN_SCOPE = frozenset(
+    (
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+        "REQUEST_METHOD",
+        "SCRIPT_NAME",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "SERVER_PROTOCOL",
+        "REMOTE_ADDR",
+        "REMOTE_PORT",
+        "REQUEST_URI",
+        "RAW_URI",
+        "wsgi.version",
+        "wsgi.url_scheme",
+        "wsgi.input",
+        "wsgi.input_terminated",
+        "wsgi.multithread",
+        "wsgi.multiprocess",
+        "wsgi.run_once",
+        "werkzeug.request",
+    )
+)
 
 
 def scope_url(scope: Scope) -> str:

@@ -25,7 +25,7 @@ from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.test import Cookie
 
 from .globals import _cv_ctx
-from .request import _awaits, _getframe
+from .request import ENVIRON_EXTRA, _awaits, _getframe
 from .testbuild import builder_kwargs, builder_scope, environ_to_scope, scope_url
 from .testctx import Handover, SessionTransaction, leave_kept, teardown_kept
 from .testtransport import (
@@ -228,7 +228,7 @@ class TestClient(httpx.AsyncClient):
         else:
             self._prepare()
             scope, body = self._scope(args, kwargs)
-            fields = {k: scope[k] for k in ("client", "http_version")}
+            fields = {k: scope[k] for k in ("client", "http_version", ENVIRON_EXTRA) if k in scope}
             if scope["root_path"]:  # else the transport's
                 fields["root_path"] = scope["root_path"]
             request = super().build_request(

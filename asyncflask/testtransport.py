@@ -19,6 +19,7 @@ from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 from werkzeug.sansio.response import Response as SansIOResponse
 
+from .request import ENVIRON_EXTRA
 from .typing import ASGIApp, Message, Scope
 
 if t.TYPE_CHECKING:
@@ -321,6 +322,8 @@ class ASGITransport(httpx.AsyncBaseTransport):
             "client": fields.get("client", self.client),
             "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
         }
+        if ENVIRON_EXTRA in fields:
+            scope[ENVIRON_EXTRA] = fields[ENVIRON_EXTRA]
         handover = request.extensions.get(HANDOVER)
         if handover is not None:
             scope[HANDOVER] = handover

@@ -139,6 +139,17 @@ async def test_file_response_directly(app: Flask, client: TestClient, files: Pat
     assert r2.status_code == 304
 
 
+async def test_send_file_is_passed_through_as_werkzeugs(app: Flask, files: Path) -> None:
+    """As Flask's ``send_file``: ``direct_passthrough`` is set; turned off, the
+    body reads as data."""
+    async with app.test_request_context():
+        rv = send_file(files / "hello.txt")
+        assert rv.direct_passthrough is True
+        rv.direct_passthrough = False
+        assert rv.data == b"Hello, file!\n"
+        rv.close()
+
+
 @guarded()
 async def test_big_file_in_several_chunks(app: Flask, client: TestClient, files: Path) -> None:
     serve(app, files / "big.bin")

@@ -551,3 +551,53 @@ def test_content_type_and_length_parse_like_werkzeug(
     theirs = SansIORequest("POST", "http", None, "", "/", b"", Headers(pairs), None)
     assert (ours.mimetype, ours.mimetype_params) == (theirs.mimetype, theirs.mimetype_params)
     assert ours.content_length == theirs.content_length
+
+
+def test_a_request_of_an_empty_mapping_has_the_limits() -> None:
+    """``Request({})``, as Flask's tests make one: Werkzeug's limits outside
+    an app context, the app's config inside one, and per-request values."""
+    from asyncflask import Request
+
+    app = Flask("limits")
+    app.config.update(MAX_CONTENT_LENGTH=100, MAX_FORM_MEMORY_SIZE=50, MAX_FORM_PARTS=3)
+    r = Request({})
+    assert (r.method, r.path) == ("GET", "/")
+    assert (r.max_content_length, r.max_form_memory_size, r.max_form_parts) == (
+        None,
+        500_000,
+        1_000,
+    )
+    with app.app_context():
+        assert (r.max_content_length, r.max_form_memory_size, r.max_form_parts) == (100, 50, 3)
+    r.max_content_length = 90
+    assert r.max_content_length == 90
+    with pytest.raises(KeyError):
+        Request({"type": "http"})  # a scope without its method is still an error
+
+
+def test_environ_names_the_request_and_keeps_what_the_client_set() -> None:
+    """``request.environ`` has Werkzeug's ``werkzeug.request``, and the WSGI
+    entries a test client or ``test_request_context`` was given that have
+    no ASGI counterpart (``errors_stream``, ``environ_overrides``)."""
+    import io
+
+    from flask.logging import wsgi_errors_stream
+
+    app = Flask("environ")
+    stream = io.StringIO()
+
+    @app.route("/")
+    def index() -> dict[str, Any]:
+        environ = request.environ
+        return {
+            "is_request": environ["werkzeug.request"] is request._get_current_object(),  # type: ignore[attr-defined]
+            "custom": environ.get("myapp.flag"),
+            # where Flask's default log handler writes
+            "errors": wsgi_errors_stream._get_current_object() is stream,
+        }
+
+    client = app.test_client()
+    r = client.get("/", errors_stream=stream, environ_overrides={"myapp.flag": "on"})
+    assert r.json == {"is_request": True, "custom": "on", "errors": True}
+    with app.test_request_context(errors_stream=stream):
+        assert request.environ["wsgi.errors"] is stream

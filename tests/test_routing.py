@@ -7,6 +7,7 @@ import json
 import socket
 import sys
 import uuid
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -972,3 +973,23 @@ async def test_server_name_subdomain() -> None:
             r = await client.get("http://foo.localhost/")
         assert r.status_code == 404
         assert (await client.get("http://foo.dev.local/")).text == "subdomain"
+
+
+async def test_the_server_name_warning_comes_from_flask_app() -> None:
+    """A warning filter written for a Flask app (its ``module`` is
+    ``flask.app``) silences asyncflask's too."""
+    app = Flask(__name__, subdomain_matching=True)
+    app.config["SERVER_NAME"] = "dev.local"
+
+    @app.route("/")
+    async def index() -> str:
+        return "default"
+
+    async with app.test_client() as client:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            warnings.filterwarnings("ignore", "Current server name", UserWarning, "flask.app")
+            assert (await client.get("http://other.test/")).status_code == 404
+        with pytest.warns(UserWarning, match="doesn't match") as caught:
+            await client.get("http://other.test/")
+    assert caught[0].filename.endswith("app.py")
