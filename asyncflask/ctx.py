@@ -83,7 +83,25 @@ def _finished() -> t.NoReturn:
 _FINISHED: t.Any = _Finished()
 
 
-class AppContext:
+class _Popped:
+    """``pop()`` of both kinds of context."""
+
+    if t.TYPE_CHECKING:
+
+        async def _pop(self, exc: BaseException | None = None) -> None: ...
+        def __exit__(self, exc_type: t.Any, exc: BaseException | None, tb: t.Any) -> None: ...
+
+    def pop(self, exc: BaseException | None = None) -> t.Any:
+        """Run the teardown functions and leave the context: ``await
+        ctx.pop()`` in async code; called from a plain function it runs
+        them there (they must be plain functions then), as Flask's."""
+        if _awaits(_getframe(1)):
+            return self._pop(exc)
+        self.__exit__(None, exc, None)
+        return None
+
+
+class AppContext(_Popped):
     """Makes ``current_app`` and ``g`` point at an application.
 
     Use ``async with app.app_context():`` (or a plain ``with`` when every
@@ -142,15 +160,6 @@ class AppContext:
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app, _async_wrapper=_no_async)
 
-    def pop(self, exc: BaseException | None = None) -> t.Any:
-        """Run the teardown functions and leave the context: ``await
-        ctx.pop()`` in async code; called from a plain function it runs
-        them there (they must be plain functions then), as Flask's."""
-        if _awaits(_getframe(1)):
-            return self._pop(exc)
-        self.__exit__(None, exc, None)
-        return None
-
     async def _pop(self, exc: BaseException | None = None) -> None:
         try:
             if len(self._tokens) == 1:
@@ -199,7 +208,7 @@ class AppContext:
         await self._pop(exc)
 
 
-class RequestContext:
+class RequestContext(_Popped):
     """Holds everything about one request: the request, its URL adapter,
     the session and the functions registered with ``after_this_request``.
 
@@ -329,15 +338,6 @@ class RequestContext:
         self._tokens.append(_cv_ctx.set(self))
         if self.request.url_rule is None:
             self.match_request()
-
-    def pop(self, exc: BaseException | None = None) -> t.Any:
-        """Run the teardown functions and leave the context: ``await
-        ctx.pop()`` in async code; called from a plain function it runs
-        them there (they must be plain functions then), as Flask's."""
-        if _awaits(_getframe(1)):
-            return self._pop(exc)
-        self.__exit__(None, exc, None)
-        return None
 
     async def _pop(self, exc: BaseException | None = None) -> None:
         app = self.app
