@@ -55,6 +55,7 @@ from .utils import (
     async_callable,
     async_to_sync,
     call_maybe_async,
+    caller_awaits,
     is_async_callable,
     run_in_thread,
     wait_for,
@@ -258,10 +259,18 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
 
     # -- dispatch --------------------------------------------------------------
 
-    async def full_dispatch_request(self, ctx: RequestContext | None = None) -> Response:
+    def full_dispatch_request(self, ctx: RequestContext | None = None) -> t.Any:
         """Run the ``before_request`` hooks, the view and the error handlers,
-        and finalize the result into a response."""
-        ctx = ctx or _request_ctx()
+        and finalize the result into a response: awaited by async code;
+        plain code (``app.full_dispatch_request()`` inside ``with
+        app.request_context(...)``, as in Flask's tests) gets the response."""
+        if ctx is None:
+            ctx = _request_ctx()
+            if not caller_awaits():
+                return wait_for(self._full_dispatch_request(ctx))
+        return self._full_dispatch_request(ctx)
+
+    async def _full_dispatch_request(self, ctx: RequestContext) -> Response:
         if not self._got_first_request:
             self._first_request(ctx)
         hooked = ctx._hooked
@@ -658,7 +667,16 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         return AppContext(self)
 
     def request_context(self, scope: Scope, receive: ASGIReceive | None = None) -> RequestContext:
-        """A request context for an ASGI scope."""
+        """A request context for an ASGI scope, or (as Flask's, in tests) for
+        a WSGI environ such as Flask's ``EnvironBuilder`` makes, whose body
+        is then in memory."""
+        if "type" not in scope and "REQUEST_METHOD" in scope:
+            from .testbuild import environ_to_scope, load_test_body, receive_of
+
+            scope, body = environ_to_scope(scope)
+            ctx = RequestContext(self, self.request_class(scope, receive_of(body)))
+            load_test_body(self, ctx.request, body)
+            return ctx
         return RequestContext(self, self.request_class(scope, receive))
 
     def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:

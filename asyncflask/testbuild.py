@@ -21,7 +21,7 @@ if t.TYPE_CHECKING:
     from .request import Request
     from .typing import ASGIReceive, Message, Scope
 
-__all__ = ["environ_to_scope", "load_test_body", "make_test_request", "scope_url"]
+__all__ = ["environ_to_scope", "load_test_body", "make_test_request", "receive_of", "scope_url"]
 
 
 def environ_to_scope(
@@ -50,7 +50,7 @@ def environ_to_scope(
         values = headers_sent.getlist(name) if headers_sent is not None else []
         if len(values) < 2 or ", ".join(values) != value:
             values = [value]
-        headers.extend((name.encode("latin-1"), str(v).encode("latin-1")) for v in values)
+        headers.extend((name.encode("latin-1"), _header_value(v)) for v in values)
     length = environ.get("CONTENT_LENGTH")
     stream = environ.get("wsgi.input")
     body = b""
@@ -104,6 +104,16 @@ _IN_SCOPE = frozenset(
 )
 
 
+def _header_value(value: t.Any) -> bytes:
+    """A header's bytes: latin-1 as WSGI holds them, or UTF-8 for text
+    beyond it (what a client that sent such text sent)."""
+    text = str(value)
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
 def scope_url(scope: Scope) -> str:
     """The full URL of a scope (with the host from its ``Host`` header)."""
     host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
@@ -151,6 +161,11 @@ def make_test_request(
         scope, body = builder_scope(builder)
     finally:
         builder.close()
+    return scope, receive_of(body), body
+
+
+def receive_of(body: bytes) -> ASGIReceive:
+    """An ASGI ``receive`` that gives ``body`` whole, then a disconnect."""
     sent = False
 
     async def receive() -> Message:
@@ -160,7 +175,7 @@ def make_test_request(
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return scope, receive, body
+    return receive
 
 
 def _in_memory(*args: t.Any, **kwargs: t.Any) -> t.IO[bytes]:

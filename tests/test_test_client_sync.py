@@ -587,3 +587,34 @@ def test_kept_context_has_its_session_open(sapp: Flask) -> None:
         assert "cookie" in rv.vary
         assert request_ctx._session.accessed
         assert request_ctx._session.modified
+
+
+def test_a_request_context_of_a_wsgi_environ_dispatches_from_plain_code() -> None:
+    """As in Flask's tests: ``app.request_context(environ)`` with an environ
+    from Flask's ``EnvironBuilder`` (a Host of text beyond latin-1 too), and
+    ``app.full_dispatch_request()`` called from plain code gives the
+    response."""
+    app = Flask("environ_ctx")
+
+    @app.route("/", methods=["GET", "POST"])
+    def index() -> str:
+        return f"{request.method} {request.form.get('a', '')}"
+
+    environ = EnvironBuilder(app, method="POST", data={"a": "b"}).get_environ()
+    environ["HTTP_HOST"] = "ąśźäüжŠßя.com"
+    with app.request_context(environ):
+        assert request.method == "POST"
+        response = app.full_dispatch_request()
+    assert (response.status_code, response.get_data()) == (200, b"POST b")
+
+
+async def test_full_dispatch_request_is_awaited_by_async_code() -> None:
+    app = Flask("awaited_dispatch")
+
+    @app.route("/")
+    async def index() -> str:
+        return "async"
+
+    async with app.test_request_context("/"):
+        response = await app.full_dispatch_request()
+    assert response.get_data() == b"async"
