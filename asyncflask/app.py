@@ -134,6 +134,9 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         # whether requests go through ``asgi_app`` (middleware, or a method
         # of a subclass) before reaching the app
         self._wrapped = type(self).asgi_app is not Flask.asgi_app
+        # requests skip full_dispatch_request's choice for plain callers
+        # unless a subclass overrides it
+        self._own_dispatch = type(self).full_dispatch_request is Flask.full_dispatch_request
         self._view_kinds: dict[t.Callable[..., t.Any], str] = {}
         # (path, method) -> rule, for rules without arguments
         self._static_routes: dict[tuple[str, str], Rule] = {}
@@ -217,7 +220,11 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         ctx._enter()
         try:
             try:
-                response = await self.full_dispatch_request(ctx)
+                response = await (
+                    self._full_dispatch_request(ctx)
+                    if self._own_dispatch
+                    else self.full_dispatch_request(ctx)
+                )
             except ClientDisconnected as e:
                 error = e
                 return

@@ -618,3 +618,22 @@ async def test_full_dispatch_request_is_awaited_by_async_code() -> None:
     async with app.test_request_context("/"):
         response = await app.full_dispatch_request()
     assert response.get_data() == b"async"
+
+
+async def test_a_subclass_full_dispatch_request_serves_requests() -> None:
+    class Counting(Flask):
+        dispatched = 0
+
+        async def full_dispatch_request(self, ctx: t.Any = None) -> t.Any:
+            type(self).dispatched += 1
+            return await super().full_dispatch_request(ctx)
+
+    app = Counting("counting")
+
+    @app.route("/")
+    async def index() -> str:
+        return "counted"
+
+    async with app.test_client() as client:
+        assert (await client.get("/")).text == "counted"
+    assert Counting.dispatched == 1
