@@ -227,7 +227,7 @@ async def _parse_multipart(request: Request) -> tuple[Form, Files]:
         parser = MultipartParser(boundary.encode("latin-1"), reader.callbacks())  # type: ignore[arg-type]
     except (FormParserError, UnicodeEncodeError):
         raise BadRequest("The multipart boundary is invalid.") from None
-    async for chunk in _without_preamble(request._iter_body(), boundary.encode("latin-1")):
+    async for chunk in _without_preamble(request.stream, boundary.encode("latin-1")):
         # The first slice of a chunk tells: file data (a part or none in it)
         # goes on whole; many small parts go on a slice at a time, and the
         # loop gets a turn between slices.
@@ -250,7 +250,7 @@ async def _parse_multipart(request: Request) -> tuple[Form, Files]:
 
 
 async def _without_preamble(
-    chunks: t.AsyncIterator[bytes], boundary: bytes
+    chunks: t.AsyncIterable[bytes], boundary: bytes
 ) -> t.AsyncIterator[bytes]:
     """Drop what comes before the first boundary (RFC 2046 allows a
     preamble, and Werkzeug accepts one; python-multipart does not)."""
@@ -280,7 +280,7 @@ async def _parse_urlencoded(request: Request) -> Form:
     cap = None if limit is None or max_parts is None else max_parts * (2 * limit + 2)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request._iter_body():
+    async for chunk in request.stream:
         size += len(chunk)
         if cap is not None and size > cap:
             raise RequestEntityTooLarge()

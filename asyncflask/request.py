@@ -3,43 +3,33 @@ body read on demand through ``await``."""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import sys
 import typing as t
-from collections.abc import AsyncIterator, Awaitable, Generator
+from collections.abc import Awaitable
 from urllib.parse import unquote_to_bytes
 
 from flask.debughelpers import attach_enctype_error_multidict
-from werkzeug.datastructures import (
-    CombinedMultiDict,
-    Headers,
-    ImmutableMultiDict,
-    MultiDict,
-)
-from werkzeug.exceptions import (
-    BadRequest,
-    HTTPException,
-    RequestEntityTooLarge,
-    UnsupportedMediaType,
-)
+from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
+from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
 
-from .deadline import BodyDeadline
+# (_awaits and _getframe: for the modules that import them from here)
+from .body import NOT_READY, Body, ClientDisconnected, _Awaitable, awaitable_or_value
+from .body import _awaits as _awaits
+from .body import _getframe as _getframe
 from .formparser import parse_form
-from .globals import _cv_ctx, _Proxy
-from .utils import ASYNC_CODE, lazy, query_multidict
+from .globals import _cv_ctx
+from .utils import lazy, query_multidict
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import Rule
 
     from .formparser import FileStorage
     from .typing import ASGIReceive, Scope
-
-T = t.TypeVar("T")
 
 __all__ = ["ClientDisconnected", "Request", "RequestStream"]
 
@@ -64,31 +54,7 @@ def _origin_form(path: str) -> str:
 
 
 _ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
-_DRAIN_LIMIT = 8 * 1024 * 1024
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-_PROXY_CODE = _Proxy.__getattribute__.__code__
-
-_HOW_TO_LOAD = (
-    "Code that cannot await (a plain function, a template, an extension) can"
-    " use it once the body is loaded: call (await request.load_body()) first,"
-    " decorate the view with @load_body, or set LOAD_REQUEST_BODY = True in"
-    " the app's config."
-)
-
-
-_getframe = sys._getframe
-
-
-def _awaits(frame: t.Any) -> int:
-    """Whether the code of ``frame`` (or, for asyncflask's ``request`` proxy,
-    of its caller) is a coroutine, which gets an awaitable, rather than a
-    plain function, which gets the value of a loaded body. Hot callers
-    inline it."""
-    return (
-        t.cast(int, (frame.f_back if frame.f_code is _PROXY_CODE else frame).f_code.co_flags)
-        & ASYNC_CODE
-    )
-
 
 #: A scope key for WSGI environ entries that have no ASGI counterpart (the
 #: test client's ``errors_stream``, ``environ_overrides``): ``request.environ``
@@ -99,74 +65,8 @@ ENVIRON_EXTRA = "asyncflask.environ"
 DEFAULT_BODY_TIMEOUT = 60.0
 _UNSET: t.Any = object()
 
-
-class ClientDisconnected(Exception):
-    """The client went away before the request body was read completely.
-
-    Raised by every body read (``request.stream``, ``get_data``, ``form``,
-    ...). The framework handles it quietly: nothing is sent and no error is
-    logged, so views need not catch it unless they want to clean up.
-    """
-
-
-class _Awaitable(t.Generic[T]):
-    """What ``request.form`` and friends return: ``await`` it for the value.
-
-    Using it like the value itself fails with a message that says so, since
-    forgetting ``await`` is the first thing a Flask user moving code does
-    (and code that cannot await gets it before the body is loaded).
-    """
-
-    __slots__ = ("_factory", "_name")
-
-    def __init__(self, name: str, factory: t.Callable[[], Awaitable[T]]) -> None:
-        self._name = name
-        self._factory = factory
-
-    def __await__(self) -> Generator[t.Any, None, T]:
-        return self._factory().__await__()
-
-    def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
-        raise TypeError(
-            f"request.{self._name} reads the body and must be awaited:"
-            f" use (await request.{self._name}). {_HOW_TO_LOAD}"
-        )
-
-    __getattr__ = __getitem__ = __contains__ = __iter__ = __len__ = _fail
-    __bool__ = _fail
-
-
-class _Ready(_Awaitable[T]):
-    """An :class:`_Awaitable` of a value already loaded: awaiting it returns
-    the value without running the loading code again."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, name: str, value: T) -> None:
-        self._name = name
-        self._value = value
-
-    def __await__(self) -> Generator[t.Any, None, T]:
-        return self._value
-        yield  # a generator: what __await__ must return
-
-
-class RequestStream:
-    """The request body as it arrives: ``async for chunk in request.stream``.
-
-    Reads from the server only as fast as the consumer iterates, and enforces
-    ``max_content_length`` on the bytes actually received.
-    """
-
-    def __init__(self, request: Request) -> None:
-        self._request = request
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._request._iter_body()
-
-    async def read(self) -> bytes:
-        """Read the rest of the body into one bytes object."""
-        return b"".join([chunk async for chunk in self])
+#: The type of ``request.stream``, by its earlier name.
+RequestStream = Body
 
 
 class Request(SansIORequest):
@@ -194,15 +94,10 @@ class Request(SansIORequest):
     _max_content_length: int | None = None
     _max_form_memory_size: int | None = None
     _max_form_parts: int | None = None
-    _cached_data: bytes | None = None
     _form: ImmutableMultiDict[str, str] | None = None
     _files: ImmutableMultiDict[str, FileStorage] | None = None
-    _body_started: bool
-    _form_read_body: bool = False
-    _received: int = 0
-    _body_done: bool = False
+    _body: Body | None
     _body_timeout: float | None = _UNSET
-    _deadline: BodyDeadline | None = None
 
     _cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
     _cleanups: list[t.Callable[[], Awaitable[None]]] | tuple[()]
@@ -213,7 +108,7 @@ class Request(SansIORequest):
         # set here, not as class defaults: CPython 3.11 reads an instance
         # attribute with a specialized instruction, a class default without
         self.url_rule = self.view_args = self.routing_exception = None
-        self._body_started = False
+        self._body = None
         self._cleanups = ()
         #: The raw query string.
         self.query_string: bytes = scope.get("query_string", b"")
@@ -394,6 +289,8 @@ class Request(SansIORequest):
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
         self._max_content_length = value
+        if self._body is not None and not self._body.started:
+            self._body.limit = self.max_content_length
 
     @property
     def max_form_memory_size(self) -> int | None:
@@ -435,134 +332,22 @@ class Request(SansIORequest):
     @body_timeout.setter
     def body_timeout(self, value: float | None) -> None:
         self._body_timeout = value
-        if self._body_started and not self._body_done:
-            self._deadline = None if value is None else BodyDeadline(value)
+        if self._body is not None:
+            self._body.set_timeout(value)
 
     # -- the body ------------------------------------------------------------
 
     @property
-    def stream(self) -> RequestStream:
-        """The body as an async iterable of bytes chunks."""
-        return RequestStream(self)
-
-    def _start_body(self) -> int | None:
-        """Mark the body as being read and return the size limit; a declared
-        length over it is refused before anything is read."""
-        if self._body_started:
-            raise RuntimeError(
-                "The request body was already read. Use get_data() (which"
-                " caches) before reading it again."
-            )
-        self._body_started = True
-        limit = self.max_content_length
-        length = self.content_length
-        if limit is not None and length is not None and length > limit:
-            raise RequestEntityTooLarge()
-        # no timer for a request without a body
-        if length or (length is None and self._unsized_body()):
-            timeout = self.body_timeout
-            if timeout is not None:
-                self._deadline = BodyDeadline(timeout)
-        return limit
-
-    async def _next_chunk(self, limit: int | None) -> tuple[bytes, bool]:
-        """The next piece of the body and whether more follows."""
-        receive = t.cast("ASGIReceive", self._receive)
-        deadline = self._deadline
-        message = await (receive() if deadline is None else deadline.receive(receive))
-        if message["type"] == "http.disconnect":
-            self._body_done = True
-            raise ClientDisconnected()
-        chunk: bytes = message.get("body", b"")
-        self._received += len(chunk)
-        if limit is not None and self._received > limit:
-            raise RequestEntityTooLarge()
-        more: bool = message.get("more_body", False)
-        if not more:
-            self._body_done = True
-        return chunk, more
-
-    async def _iter_body(self) -> AsyncIterator[bytes]:
-        if self._cached_data is not None:
-            if self._cached_data:
-                yield self._cached_data
-            return
-        limit = self._start_body()
-        if self._receive is None:
-            self._body_done = True
-            return
-        more = True
-        while more:
-            chunk, more = await self._next_chunk(limit)
-            if chunk:
-                yield chunk
-
-    async def _read_body(self) -> bytes:
-        limit = self._start_body()
-        if self._receive is None:
-            self._body_done = True
-            return b""
-        chunk, more = await self._next_chunk(limit)
-        if not more:
-            return chunk
-        chunks = [chunk]
-        while more:
-            chunk, more = await self._next_chunk(limit)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def get_data(
-        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
-    ) -> t.Any:
-        """``await request.get_data()``: read the whole body. With ``cache``
-        (the default) later reads get the same bytes; ``as_text`` decodes it
-        (invalid bytes replaced); ``parse_form_data`` parses a form body
-        first, as Flask does, after which the raw data is empty. Called from
-        a plain function once the body is loaded, it returns the data."""
-        if not _awaits(_getframe(1)) and (self._form is not None or not parse_form_data):
-            data = self._sync_data()
-            if data is not None:
-                return self._as_text(data, as_text)
-        return _Awaitable(
-            "get_data()", functools.partial(self._get_data, cache, as_text, parse_form_data)
-        )
-
-    async def _get_data(
-        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
-    ) -> t.Any:
-        if parse_form_data:
-            await self._load_form_data()
-        data = self._ready_data()
-        if data is None:
-            data = await self._read_body()
-            if cache:
-                self._cached_data = data
-        return self._as_text(data, as_text)
-
-    def _as_text(self, data: bytes, as_text: bool) -> t.Any:
-        if as_text:
-            return _decode(data, self.mimetype_params.get("charset"))
-        return data
-
-    def _ready_data(self) -> bytes | None:
-        """The body when it can be had without reading (cached, taken by
-        the form parser, or streamed to its end), else ``None``."""
-        if self._cached_data is not None:
-            return self._cached_data
-        if self._form_read_body or (self._body_started and self._body_done):
-            return b""
-        return None
-
-    def _sync_data(self) -> bytes | None:
-        """The body for code that cannot await: ready, or known to be empty
-        (no body to receive, or HTTP/1 without ``Content-Length`` or
-        ``Transfer-Encoding``)."""
-        data = self._ready_data()
-        if data is None and self._receive is None:
-            return b""
-        if data is None and self.content_length in (0, None) and not self._unsized_body():
-            return b""
-        return data
+    def stream(self) -> Body:
+        """The body: ``async for chunk in request.stream`` as it arrives,
+        ``await request.stream.read()`` for the rest in one piece."""
+        body = self._body
+        if body is None:
+            body = self._body = Body(self._receive, self.content_length, self._unsized_body())
+        if not body.started:
+            body.limit = self.max_content_length
+            body.timeout = self.body_timeout
+        return body
 
     def _unsized_body(self) -> bool:
         """Whether a body may come without ``Content-Length``: chunked, or
@@ -572,38 +357,73 @@ class Request(SansIORequest):
         return self.scope.get("http_version", "1.1") not in ("1.0", "1.1")
 
     @property
+    def body_abandoned(self) -> bool:
+        """Whether the body was left partly read with a large or unknown
+        remainder (a 413, a malformed form): the connection should close."""
+        return self._body is not None and self._body.abandoned
+
+    def _ready_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> t.Any:
+        """What plain code's ``get_data()`` gets: the body if it is kept or
+        known to be empty, else ``NOT_READY``."""
+        if parse_form_data and self._form is None:
+            return NOT_READY
+        data = self.stream.ready()
+        return NOT_READY if data is None else self._as_text(data, as_text)
+
+    async def _get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> t.Any:
+        if parse_form_data:
+            await self._load_form_data()
+        return self._as_text(await self.stream.get(cache), as_text)
+
+    def _as_text(self, data: bytes, as_text: bool) -> t.Any:
+        if as_text:
+            return _decode(data, self.mimetype_params.get("charset"))
+        return data
+
+    def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> t.Any:
+        """``await request.get_data()``: read the whole body. With ``cache``
+        (the default) later reads get the same bytes; ``as_text`` decodes it
+        (invalid bytes replaced); ``parse_form_data`` parses a form body
+        first, as Flask does, after which the raw data is empty. Called from
+        a plain function once the body is loaded, it returns the data."""
+        return awaitable_or_value(
+            "get_data()", self._ready_data, self._get_data, cache, as_text, parse_form_data
+        )
+
+    @property
     def data(self) -> _Awaitable[bytes]:
         """``await request.data``: the body as bytes (cached); a plain
         function reads it without ``await`` once the body is loaded."""
-        if self._cached_data is not None:
-            if _awaits(_getframe(1)):
-                return _Ready("data", self._cached_data)
-            return t.cast("_Awaitable[bytes]", self._cached_data)
-        if not _awaits(_getframe(1)):
-            data = self._sync_data()
-            if data is not None:
-                return t.cast("_Awaitable[bytes]", data)
-        return _Awaitable("data", self._get_data)
+        return awaitable_or_value("data", self._ready_data, self._get_data)
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any:
         """``await request.get_json()``: parse the body as JSON, with Flask's
         rules: a non-JSON content type is a 415 unless ``force``, invalid
         JSON a 400, and ``silent`` turns both into ``None``. Called from a
         plain function once the body is loaded, it returns the value."""
-        caller: t.Any = _getframe(1)  # (_awaits, inlined)
-        if (caller.f_back if caller.f_code is _PROXY_CODE else caller).f_code.co_flags & ASYNC_CODE:
-            return self._get_json(force, silent, cache)
-        return self._sync_json(force, silent, cache)
+        return awaitable_or_value(
+            "get_json()", self._ready_json, self._get_json, force, silent, cache
+        )
 
-    def _sync_json(self, force: bool, silent: bool, cache: bool) -> t.Any:
+    @property
+    def json(self) -> _Awaitable[t.Any]:
+        """``await request.json``: ``await request.get_json()``; a plain
+        function reads it without ``await`` once the body is loaded."""
+        return awaitable_or_value("json", self._ready_json, self._get_json)
+
+    def _ready_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any:
         if cache and self._cached_json[silent] is not Ellipsis:
             return self._cached_json[silent]
         if not (force or self.is_json):
             return None if silent else self.on_json_loading_failed(None)
-        data = self._sync_data()
-        if data is None:
-            return _Awaitable("get_json()", functools.partial(self._get_json, force, silent, cache))
-        return self._parse_json(data, silent, cache)
+        data = self.stream.ready()
+        return NOT_READY if data is None else self._parse_json(data, silent, cache)
 
     async def _get_json(
         self, force: bool = False, silent: bool = False, cache: bool = True
@@ -612,7 +432,7 @@ class Request(SansIORequest):
             return self._cached_json[silent]
         if not (force or self.is_json):
             return None if silent else self.on_json_loading_failed(None)
-        return self._parse_json(await self._get_data(cache=cache), silent, cache)
+        return self._parse_json(await self.stream.get(cache), silent, cache)
 
     def _parse_json(self, data: bytes, silent: bool, cache: bool) -> t.Any:
         try:
@@ -635,21 +455,6 @@ class Request(SansIORequest):
                 self._cached_json = (rv, rv)
         return rv
 
-    @property
-    def json(self) -> _Awaitable[t.Any]:
-        """``await request.json``: ``await request.get_json()``; a plain
-        function reads it without ``await`` once the body is loaded."""
-        if not _awaits(_getframe(1)) and self._json_ready():
-            return t.cast("_Awaitable[t.Any]", self._sync_json(False, False, True))
-        return _Awaitable("json", self._get_json)
-
-    def _json_ready(self) -> bool:
-        return (
-            self._cached_json[0] is not Ellipsis
-            or not self.is_json
-            or self._sync_data() is not None
-        )
-
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
         """Called when JSON cannot be loaded; its return value is used. Raises
         400 (invalid JSON) or 415 (not a JSON content type) by default."""
@@ -670,21 +475,21 @@ class Request(SansIORequest):
         ``values``, ``data``, ``json`` and ``get_json()`` without ``await``.
         The body limits apply as to the awaited reads."""
         await self._load_form_data()
-        if self._ready_data() is None:
-            self._cached_data = await self._read_body()
+        await self.stream.get()
 
     async def _load_for_sync(self) -> None:
         """Load what code that cannot await may read: a form, or a JSON
         body; another body is left unread (``form`` and ``files`` are then
         empty, as in Flask)."""
         await self._load_form_data()
-        if self.is_json and self._ready_data() is None:
-            self._cached_data = await self._read_body()
+        if self.is_json:
+            await self.stream.get()
 
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
-        self._form_read_body = self._cached_data is None and self.mimetype in _FORM_TYPES
+        body = self.stream
+        body.taken = body.data is None and self.mimetype in _FORM_TYPES
         form, files = await parse_form(self)
         self._form, self._files = form, files
         if not files and self.mimetype != "multipart/form-data":
@@ -694,73 +499,47 @@ class Request(SansIORequest):
                 # lacks enctype="multipart/form-data" (Flask's debug help)
                 attach_enctype_error_multidict(self)  # type: ignore[arg-type]
 
-    async def _get_form(self) -> ImmutableMultiDict[str, str]:
-        await self._load_form_data()
-        return t.cast("ImmutableMultiDict[str, str]", self._form)
+    def _parsed(self, name: str) -> t.Any:
+        """``form`` or ``files`` (``name``, the attribute that keeps it) for
+        plain code: parsed already, else ``NOT_READY``."""
+        value = getattr(self, name)
+        return NOT_READY if value is None else value
 
-    async def _get_files(self) -> ImmutableMultiDict[str, FileStorage]:
+    async def _parse(self, name: str) -> t.Any:
         await self._load_form_data()
-        return t.cast("ImmutableMultiDict[str, FileStorage]", self._files)
-
-    async def _get_values(self) -> CombinedMultiDict[str, str]:
-        sources: list[MultiDict[str, str]] = [self.args]
-        if self.method != "GET":
-            sources.append(await self._get_form())
-        return CombinedMultiDict(sources)
+        return getattr(self, name)
 
     @property
     def form(self) -> _Awaitable[ImmutableMultiDict[str, str]]:
         """``await request.form``: the parsed form fields; a plain function
         reads them without ``await`` once the body is loaded."""
-        form = self._form
-        if form is not None:
-            caller: t.Any = _getframe(1)  # (_awaits, inlined)
-            if (
-                caller.f_back if caller.f_code is _PROXY_CODE else caller
-            ).f_code.co_flags & ASYNC_CODE:
-                return _Ready("form", form)
-            return t.cast("_Awaitable[ImmutableMultiDict[str, str]]", form)
-        return _Awaitable("form", self._get_form)
+        return awaitable_or_value("form", self._parsed, self._parse, "_form")
 
     @property
     def files(self) -> _Awaitable[ImmutableMultiDict[str, FileStorage]]:
         """``await request.files``: the uploaded files; a plain function
         reads them without ``await`` once the body is loaded."""
-        files = self._files
-        if files is not None:
-            caller: t.Any = _getframe(1)  # (_awaits, inlined)
-            if (
-                caller.f_back if caller.f_code is _PROXY_CODE else caller
-            ).f_code.co_flags & ASYNC_CODE:
-                return _Ready("files", files)
-            return t.cast("_Awaitable[ImmutableMultiDict[str, FileStorage]]", files)
-        return _Awaitable("files", self._get_files)
+        return awaitable_or_value("files", self._parsed, self._parse, "_files")
+
+    def _ready_values(self) -> t.Any:
+        if self.method == "GET":
+            return CombinedMultiDict([self.args])
+        if self._form is None:
+            return NOT_READY
+        return CombinedMultiDict([self.args, self._form])
+
+    async def _get_values(self) -> CombinedMultiDict[str, str]:
+        sources: list[MultiDict[str, str]] = [self.args]
+        if self.method != "GET":
+            sources.append(await self._parse("_form"))
+        return CombinedMultiDict(sources)
 
     @property
     def values(self) -> _Awaitable[CombinedMultiDict[str, str]]:
         """``await request.values``: ``args`` and (unless GET) ``form``; a
         plain function reads them without ``await`` once the body is
         loaded."""
-        if (self._form is not None or self.method == "GET") and not _awaits(_getframe(1)):
-            sources: list[MultiDict[str, str]] = [self.args]
-            if self.method != "GET":
-                sources.append(t.cast("ImmutableMultiDict[str, str]", self._form))
-            return t.cast("_Awaitable[CombinedMultiDict[str, str]]", CombinedMultiDict(sources))
-        return _Awaitable("values", self._get_values)
-
-    @property
-    def body_abandoned(self) -> bool:
-        """``True`` when reading the body stopped before its end (a 413, a
-        malformed form) and what is left is large or of unknown size: the
-        connection should then close rather than have the server read the
-        rest. A small known remainder is left for the server to drain, so a
-        client that sends its whole body before reading gets the answer."""
-        if not self._body_started or self._body_done:
-            return False
-        if self._deadline is not None and self._deadline.expired:
-            return True
-        length = self.content_length
-        return length is None or length - self._received > _DRAIN_LIMIT
+        return awaitable_or_value("values", self._ready_values, self._get_values)
 
     def add_cleanup(self, func: t.Callable[[], Awaitable[None]]) -> None:
         """Run ``await func()`` when the request ends (used for temp files)."""

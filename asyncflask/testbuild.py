@@ -189,7 +189,7 @@ def load_test_body(app: Flask, request: Request, body: bytes) -> None:
     refused, as any other)."""
     if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         if body:
-            request._cached_data = body
+            request.stream.data = body
         return
     config = app.config
     parser = FormDataParser(
@@ -206,7 +206,7 @@ def load_test_body(app: Flask, request: Request, body: bytes) -> None:
     except HTTPException:
         return
     request._form, request._files = form, files  # type: ignore[assignment]
-    request._form_read_body = True
+    request.stream.taken = True
 
 
 def _encode_files(data: dict[str, t.Any]) -> tuple[str, bytes] | None:

@@ -192,7 +192,7 @@ async def test_no_deadline_is_set_for_a_request_without_a_body() -> None:
     @app.route("/", methods=["GET", "POST"])
     async def view() -> t.Any:
         await request.get_data()
-        deadlines.append(request._deadline)
+        deadlines.append(request.stream._deadline)
         return "ok"
 
     async with app.test_client() as client:
@@ -415,4 +415,4 @@ async def test_a_body_without_content_length_gets_a_deadline(
     req = Request(scope, receive)
     req.body_timeout = 5
     assert await req.get_data() == b"abc"
-    assert (req._deadline is not None) is timed
+    assert (req.stream._deadline is not None) is timed

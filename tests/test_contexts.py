@@ -62,7 +62,7 @@ async def test_proxies_read_public_private_and_special_attributes(app: Flask) ->
         assert request.args["a"] == "1"
         assert isinstance(request, Request)
         assert request.__class__ is type(request._get_current_object())  # type: ignore[attr-defined]
-        assert request._cached_data is None  # type: ignore[attr-defined]
+        assert request._body is None  # type: ignore[attr-defined]
         assert (g.value, g._private, "value" in g) == (1, 2, True)
         assert current_app.name == app.name
         assert repr(current_app) == repr(app)
@@ -71,7 +71,7 @@ async def test_proxies_read_public_private_and_special_attributes(app: Flask) ->
         with pytest.raises(AttributeError):
             _ = request._missing  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError, match="Working outside of request context"):
-        _ = request._cached_data  # type: ignore[attr-defined]
+        _ = request._body  # type: ignore[attr-defined]
     assert "LocalProxy" in repr(type(request).__mro__)
     assert repr(g) == repr(request) == "<LocalProxy unbound>"
 

@@ -23,7 +23,7 @@ LAYERS: list[list[str]] = [
         *("typing", "utils", "signals", "sessions", "jsonprovider", "matcher", "globals"),
         *("debug", "deadline", "proxy"),
     ],
-    ["asgi", "formparser", "flaskglobals", "serving"],
+    ["asgi", "formparser", "flaskglobals", "serving", "body"],
     ["streaming", "request", "bodies"],
     ["response", "websocket"],
     ["files", "sse", "routing", "views", "wstesting", "testtransport", "testbuild", "testctx"],
