@@ -232,7 +232,7 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
                 error = e
                 # (call_maybe_async: an extension may wrap it in a plain function)
                 response = await call_maybe_async(self.handle_exception, e)
-            if request._body is not None and request._body.abandoned:
+            if request._body is not None and request._body.abandoned():
                 response.headers["Connection"] = "close"
             try:
                 await response(scope, receive, send)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Generator
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .deadline import BodyDeadline
-from .globals import _Proxy
+from .globals import _cv_ctx, _Proxy
 from .utils import ASYNC_CODE
 
 if t.TYPE_CHECKING:
@@ -23,11 +23,14 @@ if t.TYPE_CHECKING:
 
 T = t.TypeVar("T")
 
-__all__ = ["Body", "ClientDisconnected", "awaitable_or_value"]
+__all__ = ["Body", "BodyLimits", "ClientDisconnected", "awaitable_or_value"]
 
 #: A read stopped with more than this left (in bytes) closes the connection
 #: rather than have the server drain the rest.
 _DRAIN_LIMIT = 8 * 1024 * 1024
+#: ``BODY_TIMEOUT`` when the config does not set it, in seconds.
+DEFAULT_BODY_TIMEOUT = 60.0
+_UNSET: t.Any = object()
 _PROXY_CODE = _Proxy.__getattribute__.__code__
 _getframe = sys._getframe
 
@@ -90,18 +93,33 @@ def awaitable_or_value(
     load: t.Callable[..., Awaitable[T]],
     *args: t.Any,
 ) -> _Awaitable[T]:
-    """What a body read (``request.form``, ``get_json()``, ...) gives the code
-    that used it, which called the property or method that calls this: a
-    coroutine gets an awaitable of ``load(*args)``; plain code gets
-    ``ready(*args)``, the value when it can be had without waiting, else
-    (``NOT_READY``) that awaitable, which refuses every use with a message
-    that says what to do. Plain code never gets a coroutine. (Typed as
-    what coroutines get.)"""
-    if not _awaits(_getframe(2)):
+    """What a body read gives the code that used it (``request.form``,
+    ``get_json()``, ...: the property or method that calls this), by
+    ``name`` (a method's ends in ``()``). Plain code gets ``ready(*args)``,
+    the value when it can be had without waiting, else (``NOT_READY``) an
+    awaitable that refuses every use with a message that says what to do:
+    never a coroutine. A coroutine gets ``load(*args)`` to await: from a
+    method, the coroutine itself, as any async method gives; from a
+    property, that awaitable, so that a forgotten ``await`` is explained.
+    (Typed as what coroutines get.)"""
+    caller: t.Any = _getframe(2)  # (_awaits, inlined)
+    if (caller.f_back if caller.f_code is _PROXY_CODE else caller).f_code.co_flags & ASYNC_CODE:
+        if name[-1] == ")":
+            return t.cast("_Awaitable[T]", load(*args))
+    else:
         value = ready(*args)
         if value is not NOT_READY:
             return t.cast("_Awaitable[T]", value)
     return _Awaitable(name, load, args)
+
+
+def decode(data: bytes, charset: str | None) -> str:
+    """A body as text, in the charset the client named, bad bytes replaced;
+    an unknown (or non-text) charset means UTF-8."""
+    try:
+        return data.decode(charset or "utf-8", "replace")
+    except (LookupError, TypeError):
+        return data.decode("utf-8", "replace")
 
 
 class ClientDisconnected(Exception):
@@ -175,7 +193,6 @@ class Body:
             return b""
         return data
 
-    @property
     def abandoned(self) -> bool:
         """``True`` when reading stopped before the end (a 413, a malformed
         form) and what is left is large or of unknown size: the connection
@@ -279,3 +296,76 @@ class Body:
 
     def __await__(self) -> Generator[t.Any, None, bytes]:
         return self.get().__await__()
+
+
+class BodyLimits:
+    """The limits a request's body is read within, each from the app's
+    config unless set on the request (as in Flask); set before the read
+    starts, they apply to it, and ``body_timeout`` also during it."""
+
+    _max_content_length: int | None = None
+    _max_form_memory_size: int | None = None
+    _max_form_parts: int | None = None
+    _body_timeout: float | None = _UNSET
+    #: The body, once something asked for it.
+    _body: Body | None
+
+    def _config(self, key: str, default: t.Any) -> t.Any:
+        ctx = _cv_ctx.get(None)
+        return ctx.app.config[key] if ctx is not None else default
+
+    @property
+    def max_content_length(self) -> int | None:
+        """Most bytes the body may have (``MAX_CONTENT_LENGTH``); settable."""
+        if self._max_content_length is not None:
+            return self._max_content_length
+        return t.cast("int | None", self._config("MAX_CONTENT_LENGTH", None))
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+        if self._body is not None and not self._body.started:
+            self._body.limit = self.max_content_length
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        """Most bytes of one non-file form field (``MAX_FORM_MEMORY_SIZE``);
+        settable."""
+        if self._max_form_memory_size is not None:
+            return self._max_form_memory_size
+        return t.cast("int | None", self._config("MAX_FORM_MEMORY_SIZE", 500_000))
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self._max_form_memory_size = value
+
+    @property
+    def max_form_parts(self) -> int | None:
+        """Most fields a multipart body may have (``MAX_FORM_PARTS``);
+        settable."""
+        if self._max_form_parts is not None:
+            return self._max_form_parts
+        return t.cast("int | None", self._config("MAX_FORM_PARTS", 1_000))
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self._max_form_parts = value
+
+    @property
+    def body_timeout(self) -> float | None:
+        """Seconds the whole body may take to arrive before the request is
+        answered with 408 (``BODY_TIMEOUT``, 60 by default; ``None`` for no
+        limit). Settable, also while the body is being read: a view that
+        streams a long upload sets ``request.body_timeout = None``."""
+        if self._body_timeout is not _UNSET:
+            return self._body_timeout
+        ctx = _cv_ctx.get(None)
+        if ctx is None:
+            return None
+        return t.cast("float | None", ctx.app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT))
+
+    @body_timeout.setter
+    def body_timeout(self, value: float | None) -> None:
+        self._body_timeout = value
+        if self._body is not None:
+            self._body.set_timeout(value)

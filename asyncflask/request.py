@@ -18,7 +18,15 @@ from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.sansio.utils import get_content_length, get_host
 
 # (_awaits and _getframe: for the modules that import them from here)
-from .body import NOT_READY, Body, ClientDisconnected, _Awaitable, awaitable_or_value
+from .body import (
+    NOT_READY,
+    Body,
+    BodyLimits,
+    ClientDisconnected,
+    _Awaitable,
+    awaitable_or_value,
+    decode,
+)
 from .body import _awaits as _awaits
 from .body import _getframe as _getframe
 from .formparser import parse_form
@@ -32,15 +40,6 @@ if t.TYPE_CHECKING:
     from .typing import ASGIReceive, Scope
 
 __all__ = ["ClientDisconnected", "Request", "RequestStream"]
-
-
-def _decode(data: bytes, charset: str | None) -> str:
-    """Decode with the charset the client named, replacing bad bytes; an
-    unknown (or non-text) charset means UTF-8."""
-    try:
-        return data.decode(charset or "utf-8", "replace")
-    except (LookupError, TypeError):
-        return data.decode("utf-8", "replace")
 
 
 def _origin_form(path: str) -> str:
@@ -61,15 +60,12 @@ _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 #: has them.
 ENVIRON_EXTRA = "asyncflask.environ"
 
-#: ``BODY_TIMEOUT`` when the config does not set it, in seconds.
-DEFAULT_BODY_TIMEOUT = 60.0
-_UNSET: t.Any = object()
 
 #: The type of ``request.stream``, by its earlier name.
 RequestStream = Body
 
 
-class Request(SansIORequest):
+class Request(BodyLimits, SansIORequest):
     """An incoming HTTP request.
 
     Everything that does not read the body is a plain attribute, as in Flask.
@@ -91,13 +87,8 @@ class Request(SansIORequest):
     #: spooled to a temporary file.
     file_memory_threshold: int = 1024 * 1024
 
-    _max_content_length: int | None = None
-    _max_form_memory_size: int | None = None
-    _max_form_parts: int | None = None
     _form: ImmutableMultiDict[str, str] | None = None
     _files: ImmutableMultiDict[str, FileStorage] | None = None
-    _body: Body | None
-    _body_timeout: float | None = _UNSET
 
     _cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
     _cleanups: list[t.Callable[[], Awaitable[None]]] | tuple[()]
@@ -275,75 +266,22 @@ class Request(SansIORequest):
         parts = name.split(".")
         return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
-    def _config(self, key: str, default: t.Any) -> t.Any:
-        ctx = _cv_ctx.get(None)
-        return ctx.app.config[key] if ctx is not None else default
-
-    @property
-    def max_content_length(self) -> int | None:
-        """Most bytes the body may have (``MAX_CONTENT_LENGTH``); settable."""
-        if self._max_content_length is not None:
-            return self._max_content_length
-        return t.cast("int | None", self._config("MAX_CONTENT_LENGTH", None))
-
-    @max_content_length.setter
-    def max_content_length(self, value: int | None) -> None:
-        self._max_content_length = value
-        if self._body is not None and not self._body.started:
-            self._body.limit = self.max_content_length
-
-    @property
-    def max_form_memory_size(self) -> int | None:
-        """Most bytes of one non-file form field (``MAX_FORM_MEMORY_SIZE``);
-        settable."""
-        if self._max_form_memory_size is not None:
-            return self._max_form_memory_size
-        return t.cast("int | None", self._config("MAX_FORM_MEMORY_SIZE", 500_000))
-
-    @max_form_memory_size.setter
-    def max_form_memory_size(self, value: int | None) -> None:
-        self._max_form_memory_size = value
-
-    @property
-    def max_form_parts(self) -> int | None:
-        """Most fields a multipart body may have (``MAX_FORM_PARTS``);
-        settable."""
-        if self._max_form_parts is not None:
-            return self._max_form_parts
-        return t.cast("int | None", self._config("MAX_FORM_PARTS", 1_000))
-
-    @max_form_parts.setter
-    def max_form_parts(self, value: int | None) -> None:
-        self._max_form_parts = value
-
-    @property
-    def body_timeout(self) -> float | None:
-        """Seconds the whole body may take to arrive before the request is
-        answered with 408 (``BODY_TIMEOUT``, 60 by default; ``None`` for no
-        limit). Settable, also while the body is being read: a view that
-        streams a long upload sets ``request.body_timeout = None``."""
-        if self._body_timeout is not _UNSET:
-            return self._body_timeout
-        ctx = _cv_ctx.get(None)
-        if ctx is None:
-            return None
-        return t.cast("float | None", ctx.app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT))
-
-    @body_timeout.setter
-    def body_timeout(self, value: float | None) -> None:
-        self._body_timeout = value
-        if self._body is not None:
-            self._body.set_timeout(value)
-
     # -- the body ------------------------------------------------------------
 
     @property
     def stream(self) -> Body:
         """The body: ``async for chunk in request.stream`` as it arrives,
         ``await request.stream.read()`` for the rest in one piece."""
+        return self._open_body()
+
+    def _open_body(self) -> Body:
+        """:attr:`stream`, made on first use, with the request's limits
+        until its read starts."""
         body = self._body
         if body is None:
-            body = self._body = Body(self._receive, self.content_length, self._unsized_body())
+            length = self.content_length  # (unsized matters only without one)
+            body = Body(self._receive, length, not length and self._unsized_body())
+            self._body = body
         if not body.started:
             body.limit = self.max_content_length
             body.timeout = self.body_timeout
@@ -360,7 +298,7 @@ class Request(SansIORequest):
     def body_abandoned(self) -> bool:
         """Whether the body was left partly read with a large or unknown
         remainder (a 413, a malformed form): the connection should close."""
-        return self._body is not None and self._body.abandoned
+        return self._body is not None and self._body.abandoned()
 
     def _ready_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
@@ -369,7 +307,7 @@ class Request(SansIORequest):
         known to be empty, else ``NOT_READY``."""
         if parse_form_data and self._form is None:
             return NOT_READY
-        data = self.stream.ready()
+        data = self._open_body().ready()
         return NOT_READY if data is None else self._as_text(data, as_text)
 
     async def _get_data(
@@ -377,11 +315,11 @@ class Request(SansIORequest):
     ) -> t.Any:
         if parse_form_data:
             await self._load_form_data()
-        return self._as_text(await self.stream.get(cache), as_text)
+        return self._as_text(await self._open_body().get(cache), as_text)
 
     def _as_text(self, data: bytes, as_text: bool) -> t.Any:
         if as_text:
-            return _decode(data, self.mimetype_params.get("charset"))
+            return decode(data, self.mimetype_params.get("charset"))
         return data
 
     def get_data(
@@ -422,7 +360,7 @@ class Request(SansIORequest):
             return self._cached_json[silent]
         if not (force or self.is_json):
             return None if silent else self.on_json_loading_failed(None)
-        data = self.stream.ready()
+        data = self._open_body().ready()
         return NOT_READY if data is None else self._parse_json(data, silent, cache)
 
     async def _get_json(
@@ -432,7 +370,7 @@ class Request(SansIORequest):
             return self._cached_json[silent]
         if not (force or self.is_json):
             return None if silent else self.on_json_loading_failed(None)
-        return self._parse_json(await self.stream.get(cache), silent, cache)
+        return self._parse_json(await self._open_body().get(cache), silent, cache)
 
     def _parse_json(self, data: bytes, silent: bool, cache: bool) -> t.Any:
         try:
@@ -475,7 +413,7 @@ class Request(SansIORequest):
         ``values``, ``data``, ``json`` and ``get_json()`` without ``await``.
         The body limits apply as to the awaited reads."""
         await self._load_form_data()
-        await self.stream.get()
+        await self._open_body().get()
 
     async def _load_for_sync(self) -> None:
         """Load what code that cannot await may read: a form, or a JSON
@@ -483,12 +421,12 @@ class Request(SansIORequest):
         empty, as in Flask)."""
         await self._load_form_data()
         if self.is_json:
-            await self.stream.get()
+            await self._open_body().get()
 
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
-        body = self.stream
+        body = self._open_body()
         body.taken = body.data is None and self.mimetype in _FORM_TYPES
         form, files = await parse_form(self)
         self._form, self._files = form, files
