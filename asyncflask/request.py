@@ -71,8 +71,9 @@ class Request(BodyLimits, SansIORequest):
     Everything that does not read the body is a plain attribute, as in Flask.
     Reading the body is awaited: ``await request.get_data()``,
     ``await request.get_json()``, ``await request.form``, ``await
-    request.files``, ``await request.values``, ``await request.json`` and
-    ``async for chunk in request.stream``. Once :meth:`load_body` has run,
+    request.files``, ``await request.values``, ``await request.json``,
+    ``await request.stream`` and ``async for chunk in request.stream``
+    (:class:`~asyncflask.body.Body`). Once :meth:`load_body` has run,
     code that cannot await (a plain function) reads the same attributes
     without ``await``.
     """

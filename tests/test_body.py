@@ -187,3 +187,21 @@ async def test_plain_code_never_gets_a_coroutine(
         for name in READS:
             with pytest.raises(TypeError, match="must be awaited"):
                 bool(seen[name])
+
+
+async def test_plain_get_data_that_parses_the_form_waits_for_the_form(
+    app: Flask, client: TestClient
+) -> None:
+    def extension_code() -> t.Any:
+        return request.get_data(parse_form_data=True)
+
+    @app.post("/")
+    async def view() -> t.Any:
+        with pytest.raises(TypeError, match="must be awaited"):
+            bool(extension_code())
+        await request.load_body()
+        # the form parser took the body: the raw data is empty, as in Flask
+        return {"data": extension_code().decode(), "form": (await request.form).to_dict()}
+
+    r = await client.post("/", data={"a": "1"})
+    assert r.get_json() == {"data": "", "form": {"a": "1"}}
