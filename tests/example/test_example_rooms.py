@@ -14,9 +14,8 @@ from websockets.asyncio.client import connect
 
 from asyncflask import WebSocketDisconnect
 from asyncflask.wstesting import WebsocketSession
-
-from .server import run_server
-from .support import EXAMPLE, guarded
+from tests.server import run_server
+from tests.support import EXAMPLE, guarded
 
 
 async def _next(ws: WebsocketSession) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""In-process checks of what the hostile corpus (``tests/test_hostile.py``)
+"""In-process checks of what the hostile corpus (``tests/e2e/test_hostile.py``)
 made the framework do: counting the fields of a huge URL-encoded body
 without splitting it, the unquoted length of long pieces, feeding the
 multipart parser in slices, and refusing symbolic links that lead out of a

@@ -10,7 +10,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-COMPAT = Path(__file__).resolve().parent.parent / "compat"
+COMPAT = Path(__file__).resolve().parents[2] / "compat"
 
 CHECK = """
 import flask, flask.globals, flask.testing, flask.views, flask.wrappers

@@ -11,8 +11,8 @@ import pytest
 
 from asyncflask import Broadcast, EventStream, Flask, ServerSentEvent, request
 from asyncflask.testing import TestClient
+from tests.response.test_sse import Event, EventReader
 from tests.support import guarded
-from tests.test_sse import Event, EventReader
 
 
 async def take(events: AsyncGenerator[ServerSentEvent], n: int) -> list[ServerSentEvent]:

@@ -20,9 +20,9 @@ import pytest
 
 from asyncflask import Broadcast, ServerSentEvent
 from tests.debian import ensure_program
+from tests.response.test_sse import EventReader
 from tests.server import HOST, Server, free_port, run_server, wait_for_port
 from tests.support import EXAMPLE, guarded
-from tests.test_sse import EventReader
 
 TIMEOUT = httpx.Timeout(10.0)
 

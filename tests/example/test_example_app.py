@@ -55,7 +55,7 @@ async def test_every_index_link_answers(client: TestClient, example: ModuleType)
 async def test_every_rule_is_linked_from_the_index(example: ModuleType) -> None:
     linked = {url.split("?")[0] for links in example.LINKS.values() for url, _ in links}
     for rule in example.app.url_map.iter_rules():
-        # chat_events is endless: tests/test_example_chat.py reads it
+        # chat_events is endless: tests/example/test_example_chat.py reads it
         if rule.endpoint in ("static", "index", "logout", "chat_events"):
             continue
         if rule.arguments:

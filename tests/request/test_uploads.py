@@ -21,7 +21,7 @@ from werkzeug.datastructures import FileStorage as WerkzeugFileStorage
 from asyncflask import ClientDisconnected, Flask, Request, abort, request
 from asyncflask.formparser import FileStorage
 from asyncflask.testing import TestClient
-from tests.test_request_body import (
+from tests.request.test_request_body import (
     DISCONNECT,
     assert_no_errors_logged,
     body_messages,

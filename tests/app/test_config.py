@@ -324,7 +324,7 @@ def test_from_object(app: Flask) -> None:
 
 
 def test_from_object_import_string(app: Flask) -> None:
-    app.config.from_object("tests.test_config.BaseConfig")
+    app.config.from_object("tests.app.test_config.BaseConfig")
     assert app.config["SECRET_KEY"] == "from-object"
 
 

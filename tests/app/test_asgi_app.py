@@ -1,5 +1,5 @@
 """``app.asgi_app``: the place for ASGI middleware (Flask's ``wsgi_app``
-idiom), here in process; tests/test_deployment.py serves a proxied app."""
+idiom), here in process; tests/cli/test_deployment.py serves a proxied app."""
 
 from __future__ import annotations
 

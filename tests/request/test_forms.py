@@ -14,14 +14,14 @@ from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 
 from asyncflask import Flask, request
 from asyncflask.testing import TestClient
-from tests.support import URLENCODED_EDGE_CASES
-from tests.test_request_body import (
+from tests.request.test_request_body import (
     DISCONNECT,
     assert_no_errors_logged,
     body_messages,
     call_asgi,
     gen_body,
 )
+from tests.support import URLENCODED_EDGE_CASES
 
 TIMEOUT = 5.0
 URLENCODED = "application/x-www-form-urlencoded"

@@ -302,7 +302,7 @@ def test_hypercorn_http2() -> None:
 
 # -- the doc gives the tested commands -------------------------------------------
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "deployment.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "deployment.md"
 
 
 #: options the tests add: gunicorn's control socket has one default path,

@@ -17,7 +17,7 @@ from cachelib.file import FileSystemCache
 
 from tests.server import Server, run_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 APP = """
 import os

@@ -19,7 +19,7 @@ from redis import Redis
 
 from asyncflask import Flask, request, session
 from tests.debian import ensure_program
-from tests.test_broadcast_redis import RedisServer
+from tests.websocket.test_broadcast_redis import RedisServer
 
 #: What the backend holds for a session id, or None.
 Stored = Callable[[str], t.Any]

@@ -30,8 +30,7 @@ from asyncflask import (
 from asyncflask.signals import got_request_exception
 from asyncflask.testing import TestClient
 from asyncflask.wstesting import WebsocketRejected, WebsocketSession, websocket_scope
-
-from .support import guarded
+from tests.support import guarded
 
 
 @guarded()

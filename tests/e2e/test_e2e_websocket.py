@@ -14,8 +14,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from .server import Server, run_server
-from .support import guarded
+from tests.server import Server, run_server
+from tests.support import guarded
 
 APP = """
 import asyncio

@@ -11,8 +11,8 @@ from types import ModuleType
 import pytest
 
 from asyncflask.testing import TestClient
+from tests.response.test_sse import EventReader
 from tests.support import guarded
-from tests.test_sse import EventReader
 
 
 @pytest.fixture
