@@ -6,18 +6,18 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest system-deps fmt bench bench-quick soak clean flask-suite
+.PHONY: run test lint typecheck pytest docs system-deps fmt bench bench-quick soak clean flask-suite
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,docs]'
 	touch $(STAMP)
 
 run: $(STAMP)
 	cd examples && ../$(BIN)/asyncflask --app app:app run --host $(HOST) --port $(PORT)
 
-test: lint typecheck pytest
+test: lint typecheck docs pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check asyncflask tests examples bench compat
@@ -25,6 +25,14 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The site: README.md as the front page, docs/*.md and the API reference
+# from the docstrings, in build/docs. Any warning fails it: a broken link, an
+# unresolved reference, a docstring's markup error. Built afresh (-E) each
+# time, since an incremental build does not repeat the warnings of pages it
+# does not read again.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -E -W --keep-going -n -q -c docs -b html . build/docs
 
 pytest: $(STAMP) system-deps
 	$(BIN)/coverage erase

@@ -289,6 +289,7 @@ class AsyncFlaskGroup(FlaskGroup):
         return click.Group.parse_args(self, ctx, args)
 
 
+#: The ``asyncflask`` command: ``run``, ``routes``, ``shell`` and the app's own commands.
 cli = AsyncFlaskGroup(
     name="asyncflask",
     help="""\
@@ -305,7 +306,7 @@ it in wsgi.py or app.py. .env and .flaskenv files are read (python-dotenv).
 
 def debug_app() -> t.Any:
     """The app of ``$ASYNCFLASK_APP`` in debug mode, wrapped in
-    :class:`~asyncflask.debug.DebugTraceback`: the factory that ``run
+    ``asyncflask.debug.DebugTraceback``: the factory that ``run
     --debug`` gives uvicorn (also in the reloader's process)."""
     from .debug import DebugTraceback
 

@@ -141,7 +141,7 @@ class Response(BodyMixin, SansIOResponse):
 
     def get_data(self, as_text: bool = False) -> t.Any:
         """The body as bytes (or text). A sync iterable is consumed and kept
-        (not with :attr:`direct_passthrough`); an async one cannot be read
+        (not with ``direct_passthrough``); an async one cannot be read
         here and raises ``RuntimeError``."""
         self._ensure_sequence()
         data = b"".join(t.cast(list[bytes], self.response))
