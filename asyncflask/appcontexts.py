@@ -41,7 +41,8 @@ class ContextsMixin(App):
     def request_context(self, scope: Scope, receive: ASGIReceive | None = None) -> RequestContext:
         """A request context for an ASGI scope, or (as Flask's, in tests) for
         a WSGI environ such as Flask's ``EnvironBuilder`` makes, whose body
-        is then in memory."""
+        is then in memory. A ``websocket`` scope gives a request context of
+        its handshake (a ``GET``: headers, cookies, the session)."""
         if "type" not in scope and "REQUEST_METHOD" in scope:
             from .testbuild import environ_to_scope, load_test_body, receive_of
 
@@ -50,6 +51,8 @@ class ContextsMixin(App):
             ctx = RequestContext(app, self.request_class(scope, receive_of(body)))
             load_test_body(app, ctx.request, body)
             return ctx
+        if scope.get("type") == "websocket" and "method" not in scope:
+            scope = {**scope, "method": "GET"}
         return RequestContext(self, self.request_class(scope, receive))  # type: ignore[arg-type]
 
     def _tears_down(self) -> bool:

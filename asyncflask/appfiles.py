@@ -35,7 +35,7 @@ class AppFilesMixin(StaticFilesMixin, App):
     def open_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = None
     ) -> t.IO[t.Any]:
-        """Open a file relative to :attr:`root_path` for reading, as Flask's
+        """Open a file relative to ``root_path`` for reading, as Flask's
         (``with app.open_resource("schema.sql") as f:``). ``mode`` is
         ``"rb"``, ``"r"`` or ``"rt"``; ``encoding`` applies in text mode. It
         blocks: in an async view, call it through a worker thread."""
@@ -44,7 +44,7 @@ class AppFilesMixin(StaticFilesMixin, App):
     def open_instance_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
     ) -> t.IO[t.Any]:
-        """Open a file relative to :attr:`instance_path`, in any mode
+        """Open a file relative to ``instance_path``, in any mode
         (writing too), as Flask's."""
         path = os.path.join(self.instance_path, resource)
         if "b" in mode:

@@ -52,7 +52,7 @@ class AppTestingMixin(App):
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
         """A click runner for the app's commands (``app.cli``): an instance
-        of :attr:`test_cli_runner_class`, by default Flask's
+        of ``test_cli_runner_class``, by default Flask's
         ``FlaskCliRunner``."""
         cls = self.test_cli_runner_class or FlaskCliRunner
         return cls(self, **kwargs)  # type: ignore[arg-type]

@@ -55,7 +55,7 @@ def copy_current_request_context(f: F) -> F:
     in a task started with ``asyncio.create_task`` (an ``async def`` ``f``),
     or in another thread (a plain ``f``). As in Flask, plain code that calls
     the wrapper of an ``async def`` ``f``, from a thread, gets its value
-    (see :func:`asyncflask.utils.wait_for`); async code gets the coroutine."""
+    (see ``asyncflask.utils.wait_for``); async code gets the coroutine."""
     ctx = _find_request_ctx()
     if ctx is None:
         raise RuntimeError(

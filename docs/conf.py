@@ -70,6 +70,7 @@ PAGES = [
     "docs/extensions",
     "docs/websockets",
     "docs/broadcast",
+    "docs/socketio",
     "docs/reliability",
     "docs/cli",
     "docs/deployment",

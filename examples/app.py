@@ -17,6 +17,7 @@ feature, add a section and list its pages in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
 import json
@@ -35,8 +36,6 @@ from asyncflask import (
     Flask,
     Response,
     ServerSentEvent,
-    Websocket,
-    WebSocketDisconnect,
     abort,
     after_this_request,
     flash,
@@ -568,9 +567,13 @@ document.getElementById("say").onsubmit = (event) => {{
 </script>
 """
 
-#: The open connections of each room, in this process.
-ROOMS: dict[str, set[Websocket]] = {}
 _guests = itertools.count(1)
+
+
+def room_channel(room):
+    """The broadcast room that carries the websocket room ``room`` (kept
+    apart from the chat's, ``"chat"``)."""
+    return f"rooms:{room}"
 
 
 @app.get("/rooms/<room>")
@@ -584,32 +587,57 @@ async def room_page(room):
 @app.websocket("/rooms/<room>")
 async def room_socket(room):
     """Each text message goes to everyone in the room, as JSON
-    ``{"from": name, "text": ...}``. The name is the logged-in user's."""
+    ``{"from": name, "text": ...}``. The name is the logged-in user's.
+
+    The room is a room of the broadcast channel: a message is published to
+    it, and each socket forwards what it brings, so the people in a room
+    may be connected to different workers (with ``BROADCAST_URL=redis://``).
+    """
     name = session.get("user") or f"guest-{next(_guests)}"
     await websocket.accept()
-    me = websocket._get_current_object()
-    members = ROOMS.setdefault(room, set())
-    members.add(me)
+    joined = {"from": "server", "text": f"{name} joined"}
     try:
-        await room_send(room, "server", f"{name} joined")
+        last = await channel.publish(room_channel(room), {"data": joined})
+    except ConnectionError:
+        await websocket.close(1013, "the rooms are unavailable, try again")
+        return
+    await websocket.send_json(joined)
+    # everything published after our "joined", none missed in between
+    events = channel.subscribe(room_channel(room), last_event_id=last)
+    forward = asyncio.create_task(
+        room_forward(events, websocket._get_current_object()), name=f"room {room}: {name}"
+    )
+    try:
         while True:
             text = await websocket.receive()
             if isinstance(text, str) and text.strip():
-                await room_send(room, name, text[:500])
+                await room_say(room, name, text[:500])
     finally:
-        members.discard(me)
-        if not members:
-            ROOMS.pop(room, None)
-        await room_send(room, "server", f"{name} left")
+        forward.cancel()
+        await asyncio.gather(forward, return_exceptions=True)
+        await events.aclose()
+        with contextlib.suppress(ConnectionError):
+            await channel.publish(
+                room_channel(room), {"data": {"from": "server", "text": f"{name} left"}}
+            )
 
 
-async def room_send(room, sender, text):
-    """Send a message to every open connection of ``room``."""
-    for member in list(ROOMS.get(room, ())):
-        try:
-            await member.send_json({"from": sender, "text": text})
-        except WebSocketDisconnect:
-            ROOMS.get(room, set()).discard(member)
+async def room_forward(events, socket):
+    """Send the room's messages to one socket. When the channel ends the
+    subscription (the server stops, or the socket fell too far behind),
+    close the socket: the page says so, and may reconnect."""
+    async for event in events:
+        await socket.send(event.data)
+    await socket.close(1001, "the room's channel closed")
+
+
+async def room_say(room, sender, text):
+    """Publish a message to ``room``, on every worker; when the channel is
+    unavailable, say so to the sender only."""
+    try:
+        await channel.publish(room_channel(room), {"data": {"from": sender, "text": text}})
+    except ConnectionError:
+        await websocket.send_json({"from": "server", "text": "not sent, try again"})
 
 
 # -- the admin blueprint -------------------------------------------------------
