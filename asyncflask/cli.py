@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ast
 import code
-import importlib
 import contextlib
+import importlib
 import inspect
 import os
 import signal
