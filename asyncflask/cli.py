@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import ast
 import code
+import contextlib
 import importlib
 import inspect
 import os
+import signal
 import sys
+import threading
 import typing as t
+from collections.abc import Iterator
 from importlib.metadata import version
 
 import click
@@ -315,6 +319,30 @@ def debug_app() -> t.Any:
     return DebugTraceback(app, app.logger)
 
 
+def _interrupt(signum: int, frame: t.Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stopped_by_signal() -> Iterator[None]:
+    """A stop asked for with Ctrl-C (SIGINT) or SIGTERM ends the command
+    quietly with status 0. uvicorn shuts down on either, then raises the
+    signal again: SIGINT becomes a ``KeyboardInterrupt`` (caught here, with
+    one that comes before uvicorn listens), and SIGTERM, which would kill
+    the process with status 143, raises one too while the server runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # pragma: no cover - signals reach the main thread only
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 @cli.command("run", short_help="Serve the app with uvicorn.")
 @click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", "-p", type=int, default=5000, show_default=True, help="Port to bind.")
@@ -361,19 +389,20 @@ def run_command(
         app, factory = "asyncflask.cli:app_from_env", True
     else:
         app, factory = target.removesuffix("()"), target.endswith("()")
-    uvicorn.run(
-        app,
-        factory=factory,
-        host=host,
-        port=port,
-        reload=debug if reload is None else reload,
-        workers=workers,
-        root_path=root_path,
-        log_level=log_level,
-        access_log=not no_access_log,
-        timeout_graceful_shutdown=timeout_graceful_shutdown,
-        app_dir=os.getcwd(),
-    )
+    with _stopped_by_signal():
+        uvicorn.run(
+            app,
+            factory=factory,
+            host=host,
+            port=port,
+            reload=debug if reload is None else reload,
+            workers=workers,
+            root_path=root_path,
+            log_level=log_level,
+            access_log=not no_access_log,
+            timeout_graceful_shutdown=timeout_graceful_shutdown,
+            app_dir=os.getcwd(),
+        )
 
 
 run_command.params.insert(0, _debug_option())

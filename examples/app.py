@@ -9,9 +9,9 @@ differences are ``async def`` and ``await`` where the request body is read
 Sections: pages, query arguments, response shapes, cookies, redirects, the
 JSON API, the login form (a template, the session and a flashed message),
 uploads and downloads, live server-sent events, a chat on a broadcast channel,
-websocket chat rooms, the admin blueprint, hooks and error handlers. To add a
-feature, add a section and list its pages in
-``LINKS``.
+websocket chat rooms, static files (the stylesheet and icon in ``static/``),
+the admin blueprint, hooks and error handlers. To add a feature, add a
+section and list its pages in ``LINKS``.
 """
 
 from __future__ import annotations
@@ -111,6 +111,10 @@ LINKS: dict[str, list[tuple[str, str]]] = {
     "WebSockets": [
         ("/rooms/lobby", "a chat room: open it in two tabs (any /rooms/<room> works)"),
     ],
+    "Static files": [
+        ("/static/style.css", "the stylesheet, from the static folder"),
+        ("/favicon.ico", "the icon browsers ask for, sent from the static folder"),
+    ],
     "Admin blueprint (/admin)": [
         ("/admin/", "the blueprint's index"),
         ("/admin/users", "request.blueprint and request.endpoint"),
@@ -118,20 +122,58 @@ LINKS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+#: The bar at the top of every page: (URL, label).
+NAV = [
+    ("/login", "Log in"),
+    ("/upload", "Uploads"),
+    ("/clock", "Clock"),
+    ("/chat", "Chat"),
+    ("/rooms/lobby", "Rooms"),
+    ("/api/users", "API"),
+]
+
+
+def layout() -> dict[str, Markup]:
+    """The page's ``<head>`` links (stylesheet, icon) and navigation bar,
+    shared by :func:`page` and the templates (a context processor below)."""
+    css = url_for("static", filename="style.css")
+    icon = url_for("static", filename="favicon.svg")
+    head = (
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<link rel=stylesheet href='{css}'><link rel=icon type='image/svg+xml' href='{icon}'>"
+    )
+    items = "".join(f"<li><a href='{url}'>{label}</a></li>" for url, label in NAV)
+    nav = (
+        f"<nav class=site-nav><ul><li class=brand><a href='/'><img src='{icon}' alt=''>"
+        f" asyncflask example</a></li>{items}</ul></nav>"
+    )
+    return {"head": Markup(head), "nav": Markup(nav)}
+
+
 def page(title: str, body: str | Markup) -> str:
-    """A minimal HTML page around ``body`` (which must already be safe),
+    """A whole HTML page around ``body`` (which must already be safe),
     with the messages flashed by earlier requests."""
     user = session.get("user")
-    status = f"Logged in as {escape(user)}." if user else "Not logged in."
+    status = (
+        f"Logged in as {escape(user)}. <a href='/logout'>Log out</a>" if user else "Not logged in."
+    )
     flashed = "".join(
         f"<p class='flash {escape(category)}'>{escape(message)}</p>"
         for category, message in get_flashed_messages(with_categories=True)
     )
+    parts = layout()
     return (
-        f"<!doctype html>\n<html><head><meta charset=utf-8><title>{escape(title)}</title>"
-        f"</head>\n<body><h1>{escape(title)}</h1>\n{flashed}{body}\n"
-        f"<p><small>{status} <a href='/'>Index</a></small></p></body></html>\n"
+        f"<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+        f"{parts['head']}</head>\n<body>{parts['nav']}\n<main><h1>{escape(title)}</h1>\n"
+        f"{flashed}{body}</main>\n"
+        f"<footer><p><small>{status} <a href='/'>Index</a></small></p></footer></body></html>\n"
     )
+
+
+@app.context_processor
+def layout_context():
+    """``head`` and ``nav`` for the templates (see ``templates/login.html``)."""
+    return layout()
 
 
 # -- pages ---------------------------------------------------------------------
@@ -146,8 +188,19 @@ async def index():
             f"<li><a href='{escape(url)}'>{escape(url)}</a>: {escape(text)}</li>"
             for url, text in links
         )
-        sections.append(f"<h2>{escape(section)}</h2><ul>{items}</ul>")
-    return page("asyncflask example", "\n".join(sections))
+        sections.append(f"<h2>{escape(section)}</h2><ul class=links>{items}</ul>")
+    intro = (
+        "<p>Flask's request/response idioms, written as <code>async def</code> views."
+        " Every link below is a live endpoint of <code>examples/app.py</code>.</p>"
+    )
+    return page("asyncflask example", intro + "\n".join(sections))
+
+
+@app.get("/favicon.ico")
+async def favicon():
+    """The icon browsers ask for at this URL when a page does not name one
+    (a JSON answer, say); the HTML pages link ``static/favicon.svg``."""
+    return send_from_directory(app.static_folder, "favicon.ico")
 
 
 @app.route("/hello/<name>")

@@ -3,7 +3,9 @@
 the app served by a real server on 127.0.0.1.
 
 The live clock's ``EventSource``, an upload through the HTML form, the login
-form with its session and flashed message, and the chat between two pages.
+form with its session and flashed message, the chat between two pages, and
+every page the index links: styled, without a console error or a failed
+request, and photographed into build/screenshots/ (to look at).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from tests.debian import ensure_program
-from tests.server import Server, run_server
+from tests.server import REPO_ROOT, Server, run_server
 from tests.support import EXAMPLE
 
 FLAGS = [
@@ -32,6 +35,8 @@ FLAGS = [
 ]
 #: Milliseconds Playwright waits for a page or an element.
 WAIT_MS = 15_000
+#: Where the screenshots of the example's pages go (``make clean`` removes it).
+SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -170,3 +175,144 @@ def test_a_chat_message_sent_in_one_page_shows_in_the_other(
         assert alice.locator("#messages li").all_inner_texts()[1] == "anonymous: Hi Alice"
     finally:
         other.close()
+
+
+# -- every page of the index --------------------------------------------------------
+
+#: The index links that answer 404 on purpose.
+EXPECTED_404 = {"/no-such-page", "/api/no-such-thing"}
+#: What a live page shows once its script has done its first work.
+READY = {
+    "/clock": "document.querySelectorAll('#log li').length >= 1",
+    "/chat": "document.body.dataset.chat === 'open'",
+    "/rooms/lobby": "document.querySelectorAll('#log li').length >= 1",
+}
+#: A message typed into the chat pages, so their screenshots show one.
+SAY = {
+    "/chat": ("input[name=text]", "#messages li", "Hello from the screenshot"),
+    "/rooms/lobby": ("#text", "#log li", "Hello from the screenshot"),
+}
+
+
+def _shot_name(url: str) -> str:
+    """``/rooms/lobby`` -> ``rooms-lobby``; ``/`` -> ``index``."""
+    path = url.split("?")[0].strip("/")
+    return re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "index"
+
+
+class PageWatch:
+    """The console errors, failed requests and error responses of a page."""
+
+    def __init__(self, page: Any, url: str) -> None:
+        self.problems: list[str] = []
+        self.downloads: list[Any] = []
+        self._url = url
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("requestfailed", self._failed)
+        page.on("response", self._response)
+        page.on("download", lambda download: self.downloads.append(download))
+
+    def _expected_404(self, url: str) -> bool:
+        return self._url in EXPECTED_404 and url.endswith(self._url)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and not self._expected_404(message.location.get("url", "")):
+            self.problems.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def _failed(self, request: Any) -> None:
+        # a download ends its navigation with ERR_ABORTED
+        if not (request.url.endswith(self._url) and request.failure == "net::ERR_ABORTED"):
+            self.problems.append(f"request failed: {request.url} {request.failure}")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400 and not self._expected_404(response.url):
+            self.problems.append(f"{response.status} for {response.url}")
+
+
+def _visit(context: Any, url: str) -> list[str]:
+    """Open ``url`` as a user would and photograph it; what went wrong."""
+    page = context.new_page()
+    watch = PageWatch(page, url)
+    try:
+        response = page.goto(url)
+    except PlaywrightError as e:
+        if "Download is starting" not in str(e):
+            raise
+        # an attachment: the browser saves it instead of showing a page
+        for _ in range(50):  # its event comes after the error
+            if watch.downloads:
+                break
+            page.wait_for_timeout(100)
+        names = [download.suggested_filename for download in watch.downloads]
+        page.close()
+        return [f"{url}: {p}" for p in watch.problems] + ([] if names else [f"{url}: no file"])
+    assert response is not None
+    seen = []
+    if url in READY:
+        page.wait_for_function(READY[url])
+    if url in SAY:
+        field, items, text = SAY[url]
+        page.fill(field, text)
+        page.press(field, "Enter")
+        page.wait_for_function(
+            "([items, text]) => [...document.querySelectorAll(items)]"
+            ".some((item) => item.textContent.includes(text))",
+            arg=[items, text],
+        )
+    # the pages; not the bare bodies of the response-shape demos ("OK", JSON)
+    if page.evaluate("document.doctype !== null"):
+        font = page.evaluate("getComputedStyle(document.body).fontFamily")
+        if "Times" in font or "sans-serif" not in font:
+            seen.append(f"the body's font is {font!r}: no stylesheet")
+        if page.locator("nav.site-nav").count() != 1:
+            seen.append("no navigation bar")
+        if page.locator("link[rel=icon]").count() != 1:
+            seen.append("no icon link")
+    shot = SCREENSHOTS / f"{_shot_name(url)}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if shot.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n" or shot.stat().st_size < 1000:
+        seen.append(f"the screenshot {shot} is not a PNG of a page")
+    problems = watch.problems + seen  # read before closing, which aborts live requests
+    page.close()
+    return [f"{url}: {problem}" for problem in problems]
+
+
+def test_every_page_of_the_index_is_styled_error_free_and_photographed(context: Any) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    index = context.new_page()
+    index.goto("/")
+    urls = ["/"]
+    for href in index.locator(".links a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    ):
+        if href not in urls:
+            urls.append(href)
+    index.close()
+    # the sections of the example: every kind of page is there
+    for url in ("/login", "/upload", "/clock", "/chat", "/rooms/lobby", "/report", "/favicon.ico"):
+        assert url in urls
+    problems = [problem for url in urls for problem in _visit(context, url)]
+    assert problems == []
+    shots = {path.stem for path in SCREENSHOTS.glob("*.png")}
+    assert {"index", "login", "upload", "clock", "chat", "rooms-lobby", "no-such-page"} <= shots
+
+
+def test_the_icons_and_the_stylesheet_load(context: Any) -> None:
+    page = context.new_page()
+    page.goto("/")
+    found = page.evaluate(
+        """async () => {
+            const urls = [document.querySelector("link[rel=icon]").href, "/favicon.ico",
+                          document.querySelector("link[rel=stylesheet]").href];
+            const answers = await Promise.all(urls.map((url) => fetch(url)));
+            return answers.map((r) => [r.status, r.headers.get("content-type")]);
+        }"""
+    )
+    assert found == [
+        [200, "image/svg+xml; charset=utf-8"],
+        [200, "image/vnd.microsoft.icon"],
+        [200, "text/css; charset=utf-8"],
+    ]
+    # the stylesheet's rules are the page's
+    assert page.evaluate("document.styleSheets[0].cssRules.length") > 10
