@@ -2,22 +2,37 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two stamps in one venv: RUN_STAMP is the package with its dependencies
+# (all that `make run` needs, in seconds), STAMP adds the dev and bench
+# tools and brings RUN_STAMP up to date with it.
+RUN_STAMP := $(VENV)/.installed-run
+STAMP     := $(VENV)/.installed
+PIP       := $(BIN)/python -m pip --disable-pip-version-check
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest system-deps fmt bench bench-quick soak clean flask-suite
+.PHONY: run test lint typecheck pytest docs system-deps fmt bench bench-quick soak clean flask-suite
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $(STAMP)
 
-run: $(STAMP)
-	cd examples && ../$(BIN)/asyncflask --app app:app run --host $(HOST) --port $(PORT)
+# pip as Python ships it: upgrading it would cost seconds, and it is only
+# upgraded for the full toolchain.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	touch $@
 
-test: lint typecheck pytest
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev,bench,docs]'
+	touch $@ $(RUN_STAMP)
+
+# `exec`: the server is make's child, with no shell between them that Ctrl-C
+# or SIGTERM would kill; it shuts down, exits 0, and make reports nothing.
+run: $(RUN_STAMP)
+	cd examples && exec $(abspath $(BIN))/asyncflask --app app:app run --host $(HOST) --port $(PORT)
+
+test: lint typecheck docs pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check asyncflask tests examples bench compat
@@ -25,6 +40,14 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The site: README.md as the front page, docs/*.md and the API reference
+# from the docstrings, in build/docs. Any warning fails it: a broken link, an
+# unresolved reference, a docstring's markup error. Built afresh (-E) each
+# time, since an incremental build does not repeat the warnings of pages it
+# does not read again.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -E -W --keep-going -n -q -c docs -b html . build/docs
 
 pytest: $(STAMP) system-deps
 	$(BIN)/coverage erase

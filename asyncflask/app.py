@@ -1,78 +1,55 @@
-"""The application object: Flask's ``App`` as an ASGI callable."""
+"""The application object: Flask's ``App`` as an ASGI callable (dispatch, hooks,
+errors); the rest of ``Flask`` comes from the mixins it lists."""
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 import typing as t
-import weakref
-from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 from types import TracebackType
 
 from flask.app import Flask as _WSGIFlask
 from flask.cli import AppGroup
-from flask.debughelpers import FormDataRoutingRedirect
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
-from flask.testing import FlaskCliRunner
-from werkzeug.datastructures import Headers
-from werkzeug.exceptions import (
-    BadRequestKeyError,
-    HTTPException,
-    InternalServerError,
-)
-from werkzeug.routing import MapAdapter, RequestRedirect, RoutingException, Rule
-from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError
+from werkzeug.routing import RoutingException
 
 from . import signals
+from .appcontexts import ContextsMixin
+from .appfiles import AppFilesMixin
+from .apptesting import AppTestingMixin
 from .asgi import handle_lifespan
-from .ctx import AppContext, RequestContext
-from .files import StaticFilesMixin, open_resource
+from .ctx import RequestContext
 from .globals import _request_ctx
 from .jsonprovider import JSONProvider
+from .makeresponse import MakeResponseMixin
 from .request import ClientDisconnected, Request
-from .response import Response, from_werkzeug
+from .response import Response
 from .routing import RoutingMixin, URLMap
 from .serving import ServingMixin
-from .signals import (
-    appcontext_popped,
-    appcontext_pushed,
-    appcontext_tearing_down,
-    got_request_exception,
-    request_finished,
-    request_started,
-    request_tearing_down,
-    send,
-)
-from .templating import (
-    Environment,
-    create_environment,
-    default_context_processor,
-    update_template_context_sync,
-)
-from .utils import (
-    async_callable,
-    async_to_sync,
-    call_maybe_async,
-    caller_awaits,
-    is_async_callable,
-    run_in_thread,
-    wait_for,
-    without_traceback,
-    wraps_async,
-)
+from .signals import got_request_exception, request_finished, request_started, send
+from .templating import TemplatesMixin, default_context_processor
+from .utils import call_maybe_async, caller_awaits, wait_for, without_traceback
+from .viewcalls import ViewCallsMixin
 from .websocket import WebsocketScaffold
 from .wsdispatch import handle_websocket
 
 if t.TYPE_CHECKING:
-    from .testing import TestApp, TestClient
     from .typing import ASGIApp, ASGIReceive, ASGISend, ResponseReturnValue, Scope
 
-T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 
-
-class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
+class Flask(
+    AppFilesMixin,
+    RoutingMixin,
+    MakeResponseMixin,
+    ContextsMixin,
+    ServingMixin,
+    AppTestingMixin,
+    ViewCallsMixin,
+    TemplatesMixin,
+    WebsocketScaffold,
+):
     """The application: a Flask app that is an ASGI callable.
 
     ``app = Flask(__name__)`` takes the same arguments as Flask's. Serve it
@@ -85,9 +62,6 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
     response_class: type[Response] = Response
     session_interface: SessionInterface = SecureCookieSessionInterface()
     json_provider_class = JSONProvider
-    #: The class of ``jinja_env``; a subclass may set a Flask ``Environment``
-    #: subclass of its own.
-    jinja_environment = Environment
     url_map_class = URLMap
 
     def __init__(
@@ -137,37 +111,7 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         # requests skip full_dispatch_request's choice for plain callers
         # unless a subclass overrides it
         self._own_dispatch = type(self).full_dispatch_request is Flask.full_dispatch_request
-        self._view_kinds: dict[t.Callable[..., t.Any], str] = {}
-        # (path, method) -> rule, for rules without arguments
-        self._static_routes: dict[tuple[str, str], Rule] = {}
-        self._static_routes_version = -1
-        #: Functions run at server startup (ASGI lifespan), in order.
-        self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
-        #: Functions run at server shutdown, in reverse order.
-        self.after_serving_funcs: list[t.Callable[[], t.Any]] = []
-        self.while_serving_funcs = []
-        self._serving_gens = []
-        self.background_tasks = set()
-        if self.has_static_folder:
-            if bool(static_host) != host_matching:
-                # Flask's own exception for it
-                raise AssertionError("Invalid static_host/host_matching combination")
-            self.add_url_rule(
-                f"{self.static_url_path}/<path:filename>",
-                endpoint="static",
-                host=static_host,
-                view_func=_static_view(weakref.ref(self)),
-            )
-
-    def create_jinja_environment(self) -> Environment:
-        """The Jinja environment (async mode) with Flask's globals."""
-        return create_environment(self)
-
-    def update_template_context(self, context: dict[str, t.Any]) -> None:
-        """Add what the context processors give to ``context`` (the values
-        already in it win), for code that renders synchronously, such as
-        Flask's ``render_template``."""
-        update_template_context_sync(self, context)
+        self._add_static_route(static_host, host_matching)
 
     # -- ASGI ----------------------------------------------------------------
 
@@ -336,89 +280,6 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         worker thread) and return its value."""
         return t.cast("ResponseReturnValue", await self._call_view(ctx or _request_ctx()))
 
-    def _call_view(self, ctx: RequestContext) -> t.Awaitable[t.Any]:
-        """The awaitable that runs the matched view (or raises the routing
-        error, or answers an automatic ``OPTIONS``)."""
-        req = ctx.request
-        if req.routing_exception is not None:
-            self.raise_routing_exception(req)
-        rule = req.url_rule
-        if rule is None:  # pragma: no cover - a bound adapter always matches or raises
-            raise InternalServerError()
-        if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-            return _ready(self.make_default_options_response(ctx))
-        view: t.Callable[..., t.Any] = self.view_functions[rule.endpoint]
-        kwargs = req.view_args or {}
-        # what kind of function a view is, remembered by the app (a global
-        # cache would keep views, and the apps they refer to, alive)
-        kind = self._view_kinds.get(view)
-        if kind is None:
-            kind = self._view_kinds[view] = _view_kind(view)
-        if kind is _ASYNC_VIEW:
-            awaitable: t.Awaitable[t.Any] = view(**kwargs)
-            return awaitable
-        return self._call_sync_view(req, view, kwargs, kind is _WRAPS_ASYNC_VIEW)
-
-    async def _call_sync_view(
-        self,
-        req: Request,
-        view: t.Callable[..., t.Any],
-        kwargs: dict[str, t.Any],
-        wrapping_async: bool,
-    ) -> t.Any:
-        # A plain decorator around an async view (Flask-Login's
-        # login_required) runs in the thread too, where its
-        # ensure_sync(view)(...) gets the view's value; the async view may
-        # still stream the body, so it is not loaded for it.
-        if not wrapping_async:
-            await req._load_for_sync()
-        rv = await run_in_thread(view, **kwargs)
-        if inspect.isawaitable(rv):  # a decorator that returns view(...) itself
-            rv = await rv
-        return rv
-
-    def raise_routing_exception(self, request: Request) -> t.NoReturn:
-        """Raise the request's routing error. In debug mode a redirect that
-        would make the browser drop a form's body (a 301 or 302 answering a
-        ``POST``) raises Flask's ``FormDataRoutingRedirect`` instead."""
-        exc = t.cast(Exception, request.routing_exception)
-        if (
-            not self.debug
-            or not isinstance(exc, RequestRedirect)
-            or exc.code in {307, 308}
-            or request.method in {"GET", "HEAD", "OPTIONS"}
-        ):
-            raise exc
-        raise FormDataRoutingRedirect(request)  # type: ignore[arg-type]
-
-    def ensure_sync(self, func: T) -> T:
-        """``func`` itself if it is a plain function; for an async one, a
-        plain function that returns its value (:meth:`async_to_sync`), as in
-        Flask. Code that cannot await never gets a coroutine from it."""
-        if is_async_callable(func):
-            return t.cast(T, self.async_to_sync(func))
-        return func
-
-    def async_to_sync(
-        self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]
-    ) -> t.Callable[..., t.Any]:
-        """A plain function that runs the async ``func`` and returns its
-        value. Called in a worker thread (a plain view, or a decorator
-        around an async view), the coroutine runs on the event loop while
-        the thread waits. Called by plain code on the event loop itself, it
-        can only finish a coroutine that never waits, and otherwise raises a
-        ``TypeError`` that names the fix: never a coroutine in place of the
-        value."""
-        return async_to_sync(func)
-
-    def make_default_options_response(self, ctx: RequestContext | None = None) -> Response:
-        """The answer to an automatic ``OPTIONS`` request: an empty 200 with
-        ``Allow``."""
-        adapter = t.cast(MapAdapter, (ctx or _request_ctx()).url_adapter)
-        rv = self.response_class()
-        rv.allow.update(adapter.allowed_methods())
-        return rv
-
     async def finalize_request(
         self, rv: ResponseReturnValue | HTTPException, from_error_handler: bool = False
     ) -> Response:
@@ -501,51 +362,6 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
                 return cookie_name in request.cookies
         return False
 
-    def _tears_down(self) -> bool:
-        """Whether leaving a request's contexts has anything to run."""
-        return self._tears_down_requests() or self._tears_down_app_contexts()
-
-    def _tears_down_requests(self) -> bool:
-        return bool(
-            self.teardown_request_funcs
-            or request_tearing_down.receivers
-            or "do_teardown_request" in self._overridden
-        )
-
-    def _observes_app_contexts(self) -> bool:
-        """Whether anything runs or is told when an app context is pushed or
-        popped (else a request's app context is made only when used)."""
-        return bool(
-            appcontext_pushed.receivers
-            or appcontext_popped.receivers
-            or self._tears_down_app_contexts()
-        )
-
-    def _tears_down_app_contexts(self) -> bool:
-        return bool(
-            self.teardown_appcontext_funcs
-            or appcontext_tearing_down.receivers
-            or "do_teardown_appcontext" in self._overridden
-        )
-
-    async def do_teardown_request(self, exc: BaseException | None = None) -> None:
-        """Call the ``teardown_request`` functions (after the response was
-        sent)."""
-        if self.teardown_request_funcs:
-            ctx = _request_ctx()
-            for name in chain(ctx.request.blueprints, (None,)):
-                for func in reversed(self.teardown_request_funcs.get(name, ())):
-                    await call_maybe_async(func, exc)
-        if request_tearing_down.receivers:
-            await send(request_tearing_down, self, exc=exc)
-
-    async def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
-        """Call the ``teardown_appcontext`` functions."""
-        for func in reversed(self.teardown_appcontext_funcs):
-            await call_maybe_async(func, exc)
-        if appcontext_tearing_down.receivers:
-            await send(appcontext_tearing_down, self, exc=exc)
-
     # -- errors ----------------------------------------------------------------
 
     async def handle_http_exception(self, e: HTTPException) -> HTTPException | ResponseReturnValue:
@@ -595,199 +411,6 @@ class Flask(StaticFilesMixin, RoutingMixin, ServingMixin, WebsocketScaffold):
         """Log an unhandled exception (with its traceback) on ``app.logger``."""
         req = _request_ctx().request
         self.logger.error(f"Exception on {req.path} [{req.method}]", exc_info=exc_info)
-
-    # -- responses -------------------------------------------------------------
-
-    def make_response(self, rv: ResponseReturnValue | HTTPException) -> Response:
-        """Convert a view's return value into a response, following Flask's
-        rules (str, bytes, dict, list, generators, responses and the
-        ``(body, status)``, ``(body, headers)``, ``(body, status, headers)``
-        tuples)."""
-        if type(rv) is str:
-            return self.response_class(rv)
-        if isinstance(rv, self.response_class):
-            return rv
-        status: t.Any = None
-        headers: t.Any = None
-        if isinstance(rv, tuple):
-            if len(rv) == 3:
-                rv, status, headers = rv
-            elif len(rv) == 2:
-                if isinstance(rv[1], (Headers, dict, tuple, list)):
-                    rv, headers = rv
-                else:
-                    rv, status = rv
-            else:
-                raise TypeError(
-                    "The view function did not return a valid response tuple."
-                    " The tuple must have the form (body, status, headers),"
-                    " (body, status), or (body, headers)."
-                )
-        if rv is None:
-            endpoint = _request_ctx().request.endpoint
-            raise TypeError(
-                f"The view function for {endpoint!r} did not return a valid"
-                " response. The function either returned None or ended"
-                " without a return statement."
-            )
-        if not isinstance(rv, self.response_class):
-            if isinstance(rv, (dict, list)):
-                rv = t.cast(Response, self.json.response(rv))
-            elif isinstance(rv, (str, bytes, bytearray, Iterator, AsyncIterator)):
-                rv = self.response_class(rv, status=status, headers=headers)
-                status = headers = None
-            elif isinstance(rv, (HTTPException, SansIOResponse)):
-                rv = self._coerce_response(rv)
-            elif inspect.iscoroutine(rv):
-                # a plain function called an async one (Flask-CORS wraps the
-                # error handlers so): its value, as ensure_sync gives it
-                rv = self.make_response(wait_for(rv))
-            else:
-                raise TypeError(
-                    "The view function did not return a valid response. The"
-                    " return type must be a string, dict, list, tuple with"
-                    " headers or status, Response instance, or generator, but"
-                    f" it was a {type(rv).__name__}."
-                )
-        if status is not None:
-            if isinstance(status, (str, bytes, bytearray)):
-                rv.status = status if isinstance(status, str) else status.decode()
-            else:
-                rv.status_code = status
-        if headers:
-            rv.headers.update(headers)
-        return rv
-
-    def _coerce_response(self, rv: HTTPException | SansIOResponse) -> Response:
-        if isinstance(rv, HTTPException):
-            rv = rv.get_response()
-            if isinstance(rv, self.response_class):
-                return rv
-        if isinstance(rv, Response):  # asyncflask's own, of another class
-            return rv
-        return from_werkzeug(self.response_class, rv)
-
-    # -- contexts, files, testing, serving -------------------------------------
-
-    def app_context(self) -> AppContext:
-        """A new application context (``async with app.app_context():``)."""
-        return AppContext(self)
-
-    def request_context(self, scope: Scope, receive: ASGIReceive | None = None) -> RequestContext:
-        """A request context for an ASGI scope, or (as Flask's, in tests) for
-        a WSGI environ such as Flask's ``EnvironBuilder`` makes, whose body
-        is then in memory."""
-        if "type" not in scope and "REQUEST_METHOD" in scope:
-            from .testbuild import environ_to_scope, load_test_body, receive_of
-
-            scope, body = environ_to_scope(scope)
-            ctx = RequestContext(self, self.request_class(scope, receive_of(body)))
-            load_test_body(self, ctx.request, body)
-            return ctx
-        return RequestContext(self, self.request_class(scope, receive))
-
-    def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
-        """A request context for a made-up request, as Flask's (the arguments
-        of Flask's ``EnvironBuilder``: ``path``, ``method``, ``query_string``,
-        ``headers``, ``data``, ``json``, ``url_scheme``, ...). Its body is in
-        memory, so plain code reads ``form`` or ``get_json()`` without
-        ``await``."""
-        from .testbuild import load_test_body, make_test_request
-
-        scope, receive, body = make_test_request(self, *args, **kwargs)
-        ctx = self.request_context(scope, receive)
-        load_test_body(self, ctx.request, body)
-        return ctx
-
-    def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
-        """A click runner for the app's commands (``app.cli``): an instance
-        of :attr:`test_cli_runner_class`, by default Flask's
-        ``FlaskCliRunner``."""
-        cls = self.test_cli_runner_class or FlaskCliRunner
-        return cls(self, **kwargs)  # type: ignore[arg-type]
-
-    def open_resource(
-        self, resource: str, mode: str = "rb", encoding: str | None = None
-    ) -> t.IO[t.Any]:
-        """Open a file relative to :attr:`root_path` for reading, as Flask's
-        (``with app.open_resource("schema.sql") as f:``). ``mode`` is
-        ``"rb"``, ``"r"`` or ``"rt"``; ``encoding`` applies in text mode. It
-        blocks: in an async view, call it through a worker thread."""
-        return open_resource(self.root_path, resource, mode, encoding)
-
-    def open_instance_resource(
-        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
-    ) -> t.IO[t.Any]:
-        """Open a file relative to :attr:`instance_path`, in any mode
-        (writing too), as Flask's."""
-        path = os.path.join(self.instance_path, resource)
-        if "b" in mode:
-            return open(path, mode)
-        return open(path, mode, encoding=encoding)
-
-    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> TestClient:
-        """A test client that calls the app in-process (``test_client_class``
-        if set): awaited in async code, synchronous in plain functions."""
-        from .testing import TestClient
-
-        cls = self.test_client_class or TestClient
-        return t.cast("TestClient", cls(self, use_cookies=use_cookies, **kwargs))
-
-    def test_app(self) -> TestApp:
-        """The app with its lifespan, for tests: ``async with app.test_app()
-        as test_app:`` runs startup on entering and shutdown (which waits for
-        background tasks) on leaving; ``test_app.test_client()`` calls it."""
-        from .testing import TestApp
-
-        return TestApp(self)
-
-    def run(
-        self,
-        host: str | None = None,
-        port: int | None = None,
-        debug: bool | None = None,
-        **options: t.Any,
-    ) -> None:
-        """Serve the app with uvicorn (``127.0.0.1:5000`` by default). Extra
-        keyword arguments go to ``uvicorn.run``. In debug mode an unhandled
-        error shows its traceback in the browser. Does nothing when called
-        by an ``asyncflask`` (or ``flask``) command importing the app."""
-        import uvicorn
-
-        from .debug import DebugTraceback
-
-        if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
-            return
-        if debug is not None:
-            self.debug = bool(debug)
-        options.setdefault("log_level", "debug" if self.debug else "info")
-        app = DebugTraceback(self, self.logger) if self.debug else self
-        uvicorn.run(app, host=host or "127.0.0.1", port=port or 5000, **options)
-
-
-_ASYNC_VIEW = "async"
-_WRAPS_ASYNC_VIEW = "plain, wrapping an async one"
-_SYNC_VIEW = "plain"
-
-
-def _view_kind(view: t.Callable[..., t.Any]) -> str:
-    if async_callable(view):
-        return _ASYNC_VIEW
-    return _WRAPS_ASYNC_VIEW if wraps_async(view) else _SYNC_VIEW
-
-
-def _static_view(app_ref: weakref.ref[Flask]) -> t.Callable[..., t.Any]:
-    """The ``static`` view, holding the app weakly: a bound method in
-    ``view_functions`` would keep the app alive in a reference cycle."""
-
-    def send_static_file(filename: str) -> t.Any:
-        return t.cast(Flask, app_ref()).send_static_file(filename)
-
-    return send_static_file
-
-
-async def _ready(value: t.Any) -> t.Any:
-    return value
 
 
 async def _load_request_body() -> None:

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import re
+import time
 import typing as t
 from collections import deque
 from collections.abc import AsyncGenerator
@@ -36,6 +37,8 @@ RETRY_FIRST = 0.1
 RETRY_CAP = 2.0
 #: How long one blocking read waits for new events, in milliseconds.
 BLOCK_MS = 5000
+#: How far ahead of this machine's clock Redis's may be, in milliseconds.
+CLOCK_SKEW_MS = 60_000
 
 
 def _fields(event: Publishable) -> dict[str, t.Any]:
@@ -89,6 +92,7 @@ class _Subscriber:
 class _Backend(t.Protocol):
     async def publish(self, room: str, fields: dict[str, t.Any]) -> str: ...
     def parse_id(self, text: str) -> _Key | None: ...
+    def issued(self, room: str, key: _Key) -> bool: ...
     def register(self, room: str, sub: _Subscriber) -> None: ...
     def unregister(self, room: str, sub: _Subscriber) -> None: ...
     def local_subscribers(self, room: str) -> int: ...
@@ -159,7 +163,9 @@ class Broadcast:
             await backend.ready(room)
             last: _Key | None = None
             after = backend.parse_id(last_event_id) if last_event_id else None
-            if after is not None:
+            if after is not None and backend.issued(room, after):
+                # what the room's reader hands over late is not repeated
+                last = after
                 for key, event in await backend.replay(room, after):
                     last = key
                     yield event
@@ -203,6 +209,10 @@ class _Memory:
 
     def parse_id(self, text: str) -> _Key | None:
         return (int(text), 0) if _DIGITS.fullmatch(text) else None
+
+    def issued(self, room: str, key: _Key) -> bool:
+        # a process that restarted counts from 1 again
+        return key[0] <= self.counters.get(room, 0)
 
     def register(self, room: str, sub: _Subscriber) -> None:
         self.subscribers.setdefault(room, set()).add(sub)
@@ -303,6 +313,10 @@ class _Redis:
             return None
         key = (int(match[1]), int(match[2]))
         return key if max(key) < 2**64 else None
+
+    def issued(self, room: str, key: _Key) -> bool:
+        # ids are the Redis server's clock: none is far ahead of ours
+        return key[0] <= time.time() * 1000 + CLOCK_SKEW_MS
 
     def register(self, room: str, sub: _Subscriber) -> None:
         self._redis()

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import ast
 import code
+import contextlib
 import importlib
 import inspect
 import os
+import signal
 import sys
+import threading
 import typing as t
+from collections.abc import Iterator
 from importlib.metadata import version
 
 import click
@@ -289,6 +293,7 @@ class AsyncFlaskGroup(FlaskGroup):
         return click.Group.parse_args(self, ctx, args)
 
 
+#: The ``asyncflask`` command: ``run``, ``routes``, ``shell`` and the app's own commands.
 cli = AsyncFlaskGroup(
     name="asyncflask",
     help="""\
@@ -305,13 +310,37 @@ it in wsgi.py or app.py. .env and .flaskenv files are read (python-dotenv).
 
 def debug_app() -> t.Any:
     """The app of ``$ASYNCFLASK_APP`` in debug mode, wrapped in
-    :class:`~asyncflask.debug.DebugTraceback`: the factory that ``run
+    ``asyncflask.debug.DebugTraceback``: the factory that ``run
     --debug`` gives uvicorn (also in the reloader's process)."""
     from .debug import DebugTraceback
 
     app = load_app(os.environ.get("ASYNCFLASK_APP"))
     app.debug = True
     return DebugTraceback(app, app.logger)
+
+
+def _interrupt(signum: int, frame: t.Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stopped_by_signal() -> Iterator[None]:
+    """A stop asked for with Ctrl-C (SIGINT) or SIGTERM ends the command
+    quietly with status 0. uvicorn shuts down on either, then raises the
+    signal again: SIGINT becomes a ``KeyboardInterrupt`` (caught here, with
+    one that comes before uvicorn listens), and SIGTERM, which would kill
+    the process with status 143, raises one too while the server runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # pragma: no cover - signals reach the main thread only
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @cli.command("run", short_help="Serve the app with uvicorn.")
@@ -360,19 +389,20 @@ def run_command(
         app, factory = "asyncflask.cli:app_from_env", True
     else:
         app, factory = target.removesuffix("()"), target.endswith("()")
-    uvicorn.run(
-        app,
-        factory=factory,
-        host=host,
-        port=port,
-        reload=debug if reload is None else reload,
-        workers=workers,
-        root_path=root_path,
-        log_level=log_level,
-        access_log=not no_access_log,
-        timeout_graceful_shutdown=timeout_graceful_shutdown,
-        app_dir=os.getcwd(),
-    )
+    with _stopped_by_signal():
+        uvicorn.run(
+            app,
+            factory=factory,
+            host=host,
+            port=port,
+            reload=debug if reload is None else reload,
+            workers=workers,
+            root_path=root_path,
+            log_level=log_level,
+            access_log=not no_access_log,
+            timeout_graceful_shutdown=timeout_graceful_shutdown,
+            app_dir=os.getcwd(),
+        )
 
 
 run_command.params.insert(0, _debug_option())

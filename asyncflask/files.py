@@ -436,7 +436,7 @@ class StaticFilesMixin:
         return t.cast("int | None", value)
 
     def send_static_file(self, filename: str) -> FileResponse:
-        """The view that serves files from :attr:`static_folder`."""
+        """The view that serves files from ``static_folder``."""
         if not self.has_static_folder:
             raise RuntimeError("'static_folder' must be set to serve static_files.")
         max_age = self.get_send_file_max_age(filename)

@@ -97,8 +97,12 @@ def _request_ctx() -> RequestContext:
 
 
 app_ctx: AppContext = _Proxy("app_ctx", _no_app_msg)  # type: ignore[assignment]
+#: The application handling the current request or app context.
 current_app: Flask = _Proxy("app", _no_app_msg)  # type: ignore[assignment]
+#: Storage for the current app context, as Flask's ``g``.
 g: _AppCtxGlobals = _Proxy("g", _no_app_msg)  # type: ignore[assignment]
 request_ctx: RequestContext = _Proxy("request_ctx", _no_req_msg)  # type: ignore[assignment]
+#: The current request (in a request context).
 request: Request = _Proxy("request", _no_req_msg)  # type: ignore[assignment]
+#: The current request's session (in a request context).
 session: SessionMixin = _Proxy("session", _no_req_msg)  # type: ignore[assignment]

@@ -234,7 +234,7 @@ class Request(BodyLimits, SansIORequest):
 
     @property
     def url_root(self) -> str:
-        """Alias for :attr:`root_url`."""
+        """Alias for ``root_url``."""
         return self.root_url
 
     @property

@@ -10,23 +10,16 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from urllib.parse import urljoin
 
 import anyio
-from werkzeug.datastructures import ContentRange, EnvironHeaders, Headers
-from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.http import (
-    generate_etag,
-    is_entity_header,
-    parse_etags,
-    parse_range_header,
-)
-from werkzeug.sansio.http import is_resource_modified
+from werkzeug.datastructures import Headers
+from werkzeug.http import is_entity_header
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
 from werkzeug.utils import get_content_type
-from werkzeug.wsgi import _RangeWrapper
 
-from .bodies import BodyMixin
+from .conditional import ConditionalMixin
 from .globals import _cv_ctx
+from .responsebody import BodyMixin
 from .streaming import send_stream
 from .typing import ASGIReceive, ASGISend, HeadersValue, Scope
 from .utils import run_in_thread
@@ -34,7 +27,6 @@ from .utils import run_in_thread
 if t.TYPE_CHECKING:
     from werkzeug.sansio.response import Response as _AnyResponse
 
-    from .request import Request
 
 __all__ = ["JSONResponse", "Response", "StreamingResponse", "from_werkzeug"]
 
@@ -50,7 +42,7 @@ def _encode(chunk: str | bytes | bytearray) -> bytes:
     return bytes(chunk)
 
 
-class Response(BodyMixin, SansIOResponse):
+class Response(BodyMixin, ConditionalMixin, SansIOResponse):
     """An HTTP response, as Flask's: ``Response(response, status, headers,
     mimetype, content_type)`` with ``text/html`` as the default mimetype.
 
@@ -141,7 +133,7 @@ class Response(BodyMixin, SansIOResponse):
 
     def get_data(self, as_text: bool = False) -> t.Any:
         """The body as bytes (or text). A sync iterable is consumed and kept
-        (not with :attr:`direct_passthrough`); an async one cannot be read
+        (not with ``direct_passthrough``); an async one cannot be read
         here and raises ``RuntimeError``."""
         self._ensure_sequence()
         data = b"".join(t.cast(list[bytes], self.response))
@@ -186,83 +178,6 @@ class Response(BodyMixin, SansIOResponse):
     def json(self) -> t.Any:
         """The body parsed as JSON, as :meth:`get_json`."""
         return self.get_json()
-
-    def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
-        """Set an ``ETag`` computed from the (buffered) body."""
-        if overwrite or "etag" not in self.headers:
-            self.set_etag(generate_etag(self.get_data()), weak)
-
-    def make_conditional(
-        self,
-        request_or_environ: Request | dict[str, t.Any],
-        accept_ranges: bool | str = False,
-        complete_length: int | None = None,
-    ) -> Response:
-        """Answer a conditional ``GET``/``HEAD`` (given the request or a WSGI
-        environ), as Werkzeug does: 304 (or 412 with ``If-Match``) when the
-        resource is not modified, 206 for a satisfiable single ``Range`` of a
-        buffered body or of a sync one with ``complete_length`` (a file from
-        Flask's ``send_file``), 416 for an unsatisfiable one. Returns
-        ``self``. (Unlike Werkzeug's, it adds no ``Date``: ASGI servers add
-        one to every response.)"""
-        if isinstance(request_or_environ, dict):
-            method = request_or_environ.get("REQUEST_METHOD")
-            headers: Headers | EnvironHeaders = EnvironHeaders(request_or_environ)
-        else:
-            method, headers = request_or_environ.method, request_or_environ.headers
-        if method not in ("GET", "HEAD"):
-            return self
-        if accept_ranges:
-            self.accept_ranges = "bytes" if accept_ranges is True else accept_ranges
-        is206 = False
-        if accept_ranges and not isinstance(self.response, AsyncIterable):
-            is206 = self._range_of_body(headers, complete_length)
-        if not is206 and not is_resource_modified(
-            http_range=headers.get("Range"),
-            http_if_range=headers.get("If-Range"),
-            http_if_modified_since=headers.get("If-Modified-Since"),
-            http_if_none_match=headers.get("If-None-Match"),
-            http_if_match=headers.get("If-Match"),
-            etag=self.headers.get("ETag"),
-            last_modified=self.headers.get("Last-Modified"),
-        ):
-            self.status_code = 412 if parse_etags(headers.get("If-Match")) else 304
-        return self
-
-    def _range_of_body(
-        self, headers: Headers | EnvironHeaders, complete_length: int | None
-    ) -> bool:
-        value = headers.get("Range")
-        buffered = isinstance(self.response, list)
-        if value is None or "," in value or not (buffered or complete_length):
-            return False
-        data = self.get_data() if buffered else b""
-        length = complete_length if complete_length is not None else len(data)
-        if not length:
-            return False
-        if headers.get("If-Range") is not None and is_resource_modified(
-            http_range=value,
-            http_if_range=headers.get("If-Range"),
-            etag=self.headers.get("ETag"),
-            last_modified=self.headers.get("Last-Modified"),
-            ignore_if_range=False,
-        ):
-            return False
-        parsed = parse_range_header(value)
-        span = parsed.range_for_length(length) if parsed is not None else None
-        if span is None:
-            raise RequestedRangeNotSatisfiable(length)
-        start, end = span
-        if buffered:
-            self.set_data(data[start:end])
-        else:
-            self.response = _RangeWrapper(
-                t.cast(Iterable[bytes], self.response), start, end - start
-            )
-            self.content_length = end - start
-        self.content_range = ContentRange("bytes", start, end, length)
-        self.status_code = 206
-        return True
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]

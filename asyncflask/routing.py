@@ -7,15 +7,18 @@ import warnings
 from urllib.parse import quote as _url_quote
 
 import flask.app as _flask_app
+from flask.debughelpers import FormDataRoutingRedirect
 from flask.sansio.app import App
-from werkzeug.routing import BuildError, Map, MapAdapter, Rule
+from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
 from werkzeug.routing.rules import RuleFactory
 
-from .globals import _cv_ctx, _find_request_ctx
+from .globals import _cv_ctx, _find_request_ctx, _request_ctx
 from .matcher import Matcher
 
 if t.TYPE_CHECKING:
+    from .ctx import RequestContext
     from .request import Request
+    from .response import Response
 
 __all__ = ["RoutingMixin", "URLMap"]
 
@@ -42,10 +45,15 @@ class URLMap(Map):
 
 class RoutingMixin(App):
     """The app's routing: a fast match for the common case, the URL adapter
-    for the rest, and ``url_for``."""
+    for the rest, routing errors, automatic ``OPTIONS`` and ``url_for``."""
 
-    _static_routes: dict[tuple[str, str], Rule]
-    _static_routes_version: int
+    response_class: type[Response]
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (path, method) -> rule, for rules without arguments
+        self._static_routes: dict[tuple[str, str], Rule] = {}
+        self._static_routes_version = -1
 
     def fast_match(self, request: Request) -> tuple[Rule, dict[str, t.Any]] | None:
         """Match a request without binding a URL adapter, for the common case
@@ -104,6 +112,28 @@ class RoutingMixin(App):
                 url_scheme=self.config["PREFERRED_URL_SCHEME"],
             )
         return None
+
+    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+        """Raise the request's routing error. In debug mode a redirect that
+        would make the browser drop a form's body (a 301 or 302 answering a
+        ``POST``) raises Flask's ``FormDataRoutingRedirect`` instead."""
+        exc = t.cast(Exception, request.routing_exception)
+        if (
+            not self.debug
+            or not isinstance(exc, RequestRedirect)
+            or exc.code in {307, 308}
+            or request.method in {"GET", "HEAD", "OPTIONS"}
+        ):
+            raise exc
+        raise FormDataRoutingRedirect(request)  # type: ignore[arg-type]
+
+    def make_default_options_response(self, ctx: RequestContext | None = None) -> Response:
+        """The answer to an automatic ``OPTIONS`` request: an empty 200 with
+        ``Allow``."""
+        adapter = t.cast(MapAdapter, (ctx or _request_ctx()).url_adapter)
+        rv = self.response_class()
+        rv.allow.update(adapter.allowed_methods())
+        return rv
 
     def url_for(
         self,

@@ -1,5 +1,6 @@
-"""What runs around serving: the startup and shutdown functions of the ASGI
-lifespan, and background tasks, which shutdown waits for."""
+"""What runs around serving: ``app.run()``, the startup and shutdown
+functions of the ASGI lifespan, and background tasks, which shutdown waits
+for."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import contextvars
 import gc
 import inspect
+import os
 import typing as t
 
 import anyio.from_thread
@@ -19,6 +21,7 @@ from .utils import call_maybe_async, is_async_callable, run_in_thread
 if t.TYPE_CHECKING:
     from collections.abc import AsyncGenerator
 
+    from .app import Flask
     from .ctx import AppContext
 
 __all__ = ["DEFAULT_BACKGROUND_TASK_SHUTDOWN_TIMEOUT", "ServingMixin", "check_while_serving"]
@@ -32,7 +35,7 @@ DEFAULT_BACKGROUND_TASK_SHUTDOWN_TIMEOUT = 5.0
 
 
 class ServingMixin(App):
-    """``before_serving``, ``while_serving``, ``after_serving`` and
+    """``run``, ``before_serving``, ``while_serving``, ``after_serving`` and
     ``add_background_task`` of the app."""
 
     #: At server startup (unless testing), move everything loaded so far
@@ -41,18 +44,46 @@ class ServingMixin(App):
     #: stay short instead of showing up as latency spikes.
     freeze_gc_on_startup = True
 
-    before_serving_funcs: list[t.Callable[[], t.Any]]
-    after_serving_funcs: list[t.Callable[[], t.Any]]
-    #: Async generator functions run up to their ``yield`` at startup, and on
-    #: from there at shutdown.
-    while_serving_funcs: list[WhileServing]
-    #: The background tasks that have not finished yet.
-    background_tasks: set[asyncio.Task[None]]
-    _serving_gens: list[AsyncGenerator[t.Any, None]]
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Functions run at server startup (ASGI lifespan), in order.
+        self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
+        #: Functions run at server shutdown, in reverse order.
+        self.after_serving_funcs: list[t.Callable[[], t.Any]] = []
+        #: Async generator functions run up to their ``yield`` at startup,
+        #: and on from there at shutdown.
+        self.while_serving_funcs: list[WhileServing] = []
+        self._serving_gens: list[AsyncGenerator[t.Any, None]] = []
+        #: The background tasks that have not finished yet.
+        self.background_tasks: set[asyncio.Task[None]] = set()
 
     if t.TYPE_CHECKING:
 
         def app_context(self) -> AppContext: ...
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        **options: t.Any,
+    ) -> None:
+        """Serve the app with uvicorn (``127.0.0.1:5000`` by default). Extra
+        keyword arguments go to ``uvicorn.run``. In debug mode an unhandled
+        error shows its traceback in the browser. Does nothing when called
+        by an ``asyncflask`` (or ``flask``) command importing the app."""
+        import uvicorn
+
+        from .debug import DebugTraceback
+
+        if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+            return
+        if debug is not None:
+            self.debug = bool(debug)
+        options.setdefault("log_level", "debug" if self.debug else "info")
+        app = t.cast("Flask", self)
+        served = DebugTraceback(app, self.logger) if self.debug else app
+        uvicorn.run(served, host=host or "127.0.0.1", port=port or 5000, **options)
 
     async def startup(self) -> None:
         """Run the ``before_serving`` functions, then the ``while_serving``

@@ -16,6 +16,7 @@ from collections import ChainMap
 from collections.abc import AsyncIterator, Iterator
 
 import jinja2
+from flask.sansio.app import App
 from flask.templating import Environment as _FlaskEnvironment
 
 from .globals import _current_app, _cv_ctx, _find_request_ctx, g, request, session
@@ -32,6 +33,7 @@ if t.TYPE_CHECKING:
 __all__ = [
     "Environment",
     "Template",
+    "TemplatesMixin",
     "get_template_attribute",
     "render_template",
     "render_template_string",
@@ -178,6 +180,24 @@ def create_environment(app: Flask) -> Environment:
     )
     env.policies["json.dumps_function"] = app.json.dumps
     return env
+
+
+class TemplatesMixin(App):
+    """The app's Jinja environment and template context."""
+
+    #: The class of ``jinja_env``; a subclass may set a Flask ``Environment``
+    #: subclass of its own.
+    jinja_environment = Environment
+
+    def create_jinja_environment(self) -> Environment:
+        """The Jinja environment (async mode) with Flask's globals."""
+        return create_environment(self)  # type: ignore[arg-type]
+
+    def update_template_context(self, context: dict[str, t.Any]) -> None:
+        """Add what the context processors give to ``context`` (the values
+        already in it win), for code that renders synchronously, such as
+        Flask's ``render_template``."""
+        update_template_context_sync(self, context)  # type: ignore[arg-type]
 
 
 def _calls(weak_app: Flask, name: str) -> t.Callable[..., t.Any]:

@@ -12,22 +12,20 @@ import weakref
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from copy import copy
-from datetime import UTC, datetime
-from http.cookiejar import Cookie as JarCookie
 from types import TracebackType
 from urllib.parse import urlencode
 
 import httpx
 import werkzeug.test
 from flask.testing import EnvironBuilder
-from werkzeug.http import dump_cookie, parse_cookie
 from werkzeug.sansio.request import Request as SansIORequest
-from werkzeug.test import Cookie
 
 from .globals import _cv_ctx
 from .request import ENVIRON_EXTRA, _awaits, _getframe
 from .testbuild import builder_kwargs, builder_scope, environ_to_scope, scope_url
+from .testcookies import CookiesMixin
 from .testctx import Handover, SessionTransaction, leave_kept, teardown_kept
+from .testloop import Pending, close_loop, loop_running, settle
 from .testtransport import (
     HANDOVER,
     SCOPE_EXTENSION,
@@ -59,54 +57,9 @@ __all__ = [
 #: Keywords only httpx knows: a request with one is built by httpx alone.
 _HTTPX_ONLY = frozenset(("content", "params", "files", "cookies", "timeout", "extensions"))
 _WERKZEUG = importlib.metadata.version("werkzeug")
-_SECURE = "asyncflask-secure"
 
 
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-class _Cookies(httpx.Cookies):
-    """The client's cookie jar. It sends ``Secure`` cookies over ``http://``
-    too, as Flask's client does (tests run on ``http://localhost``): they
-    are stored as plain cookies, their ``Secure`` attribute kept aside."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        super().extract_cookies(response)
-        for cookie in self.jar:
-            if cookie.secure:
-                cookie.secure = False
-                cookie.set_nonstandard_attr(_SECURE, "")
-
-
-class _Pending:
-    """What a request method gives plain code called while an event loop
-    runs in its thread: awaitable (for the async code it hands it to), and
-    any other use says what to do."""
-
-    __slots__ = ("_factory", "_name")
-
-    def __init__(self, name: str, factory: t.Callable[[], t.Awaitable[TestResponse]]) -> None:
-        self._name = name
-        self._factory = factory
-
-    def __await__(self) -> t.Generator[t.Any, None, TestResponse]:
-        return self._factory().__await__()
-
-    def __getattr__(self, name: str) -> t.NoReturn:
-        raise RuntimeError(
-            f"client.{self._name}() was called from a plain function while an event loop"
-            " is running in this thread, so it cannot wait for the response here: await"
-            " it in async code, or call it from a plain 'def' test (no running loop),"
-            " where it returns the response."
-        )
-
-
-class TestClient(httpx.AsyncClient):
+class TestClient(CookiesMixin):
     """Flask's test client for an app, on httpx.
 
     ``client.get(...)`` and friends take Flask's keywords (``query_string``,
@@ -127,7 +80,6 @@ class TestClient(httpx.AsyncClient):
         kwargs.setdefault("base_url", "http://localhost")
         transport = kwargs.setdefault("transport", ASGITransport(app))
         super().__init__(**kwargs)
-        self._cookies = _Cookies(self._cookies)
         self.application = app
         self.use_cookies = use_cookies
         #: Defaults for every request's environ, as Flask's client has them
@@ -252,8 +204,8 @@ class TestClient(httpx.AsyncClient):
         response itself from a plain function."""
         if _awaits(_getframe(1)):
             return self._open(args, kwargs, follow_redirects)
-        if _loop_running():
-            return _Pending("open", functools.partial(self._open, args, kwargs, follow_redirects))
+        if loop_running():
+            return Pending("open", functools.partial(self._open, args, kwargs, follow_redirects))
         return self._open_sync(args, kwargs, follow_redirects)
 
     async def _open(
@@ -317,11 +269,11 @@ class TestClient(httpx.AsyncClient):
         loop = self._loop
         if loop is None or loop.is_closed():
             loop = self._loop = asyncio.new_event_loop()
-            self._loop_closer = weakref.finalize(self, _close_loop, loop)
+            self._loop_closer = weakref.finalize(self, close_loop, loop)
         try:
             return loop.run_until_complete(coro)
         finally:
-            _settle(loop)
+            settle(loop)
 
     def _close_loop(self) -> None:
         if self._loop_closer is not None:
@@ -407,76 +359,6 @@ class TestClient(httpx.AsyncClient):
         finally:
             await super().__aexit__(exc_type, exc, tb)
 
-    # -- cookies -----------------------------------------------------------------
-
-    def _need_cookies(self) -> None:
-        if not self.use_cookies:
-            raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
-
-    def _jar_cookies(self, key: str, domain: str, path: str) -> list[JarCookie]:
-        domains = (domain, f"{domain}.local", f".{domain}")
-        return [
-            c for c in self.cookies.jar if c.name == key and c.domain in domains and c.path == path
-        ]
-
-    def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> Cookie | None:
-        """The cookie ``key`` set for ``domain`` and ``path`` (Werkzeug's
-        ``Cookie``: ``value``, ``expires``, ``secure``, ...), or ``None``."""
-        self._need_cookies()
-        for c in self._jar_cookies(key, domain, path):
-            rest = {k.lower(): v for k, v in c._rest.items()}  # type: ignore[attr-defined]
-            expires = None
-            if c.expires is not None:
-                expires = datetime.fromtimestamp(c.expires, UTC)
-            return Cookie(
-                key=c.name,
-                value=c.value or "",
-                decoded_key=c.name,
-                decoded_value=parse_cookie(f"{c.name}={c.value}").get(c.name, ""),
-                expires=expires,
-                max_age=None,
-                domain=domain,
-                origin_only=not c.domain_specified,
-                path=c.path,
-                secure=c.secure or c.has_nonstandard_attr(_SECURE) or None,
-                http_only="httponly" in rest or None,
-                same_site=rest.get("samesite"),
-            )
-        return None
-
-    def set_cookie(
-        self,
-        key: str,
-        value: str = "",
-        *,
-        domain: str = "localhost",
-        origin_only: bool = True,
-        path: str = "/",
-        **kwargs: t.Any,
-    ) -> None:
-        """Set a cookie for the next requests, as Flask's client does
-        (``kwargs`` go to Werkzeug's ``dump_cookie``)."""
-        self._need_cookies()
-        header = dump_cookie(
-            key, value, domain=None if origin_only else domain, path=path, **kwargs
-        )
-        self._take_cookies(f"http://{domain}{path}", [header])
-
-    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
-        """Forget the cookie ``key`` set for ``domain`` and ``path``."""
-        self._need_cookies()
-        for c in self._jar_cookies(key, domain, path):
-            self.cookies.jar.clear(c.domain, c.path, c.name)
-
-    def _take_cookies(self, url: str, headers: list[str]) -> None:
-        self.cookies.extract_cookies(
-            httpx.Response(
-                200,
-                headers=[("set-cookie", v) for v in headers],
-                request=httpx.Request("GET", url),
-            )
-        )
-
     def session_transaction(self, *args: t.Any, **kwargs: t.Any) -> SessionTransaction:
         """``with client.session_transaction() as session:`` (or ``async
         with``): open the session the client's cookies carry, let the block
@@ -485,7 +367,7 @@ class TestClient(httpx.AsyncClient):
         self._need_cookies()
         return SessionTransaction(self, args, kwargs)
 
-    # -- streams and websockets ----------------------------------------------------
+    # -- sessions, streams and websockets ----------------------------------------------------
 
     @asynccontextmanager
     async def stream(self, method: str, url: t.Any, **kwargs: t.Any) -> AsyncIterator[TestResponse]:
@@ -524,34 +406,3 @@ class TestClient(httpx.AsyncClient):
         await ws.connect()
         async with ws:
             yield ws
-
-
-def _settle(loop: asyncio.AbstractEventLoop) -> None:
-    """Finish what a request left on the client's loop: tasks still going
-    (after an exception such as ``KeyboardInterrupt`` stopped the loop) are
-    cancelled, and the done callbacks of finished ones run now, not never.
-    anyio lets its worker threads go in such callbacks; one left waiting
-    would keep the process from exiting."""
-    if loop.is_closed() or loop.is_running():
-        return
-    pending = asyncio.all_tasks(loop)
-    for task in pending:
-        task.cancel()
-    loop.run_until_complete(_finished(pending))
-
-
-async def _finished(tasks: set[asyncio.Task[t.Any]]) -> None:
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await asyncio.sleep(0)
-
-
-def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Settle and close the client's own event loop (where it can run: not
-    from inside another running loop, when the collector frees the client
-    there)."""
-    try:
-        if not _loop_running():
-            _settle(loop)
-            loop.run_until_complete(loop.shutdown_default_executor())
-    finally:
-        loop.close()

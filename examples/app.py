@@ -9,14 +9,15 @@ differences are ``async def`` and ``await`` where the request body is read
 Sections: pages, query arguments, response shapes, cookies, redirects, the
 JSON API, the login form (a template, the session and a flashed message),
 uploads and downloads, live server-sent events, a chat on a broadcast channel,
-websocket chat rooms, the admin blueprint, hooks and error handlers. To add a
-feature, add a section and list its pages in
-``LINKS``.
+websocket chat rooms, static files (the stylesheet and icon in ``static/``),
+the admin blueprint, hooks and error handlers. To add a feature, add a
+section and list its pages in ``LINKS``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
 import json
@@ -35,8 +36,6 @@ from asyncflask import (
     Flask,
     Response,
     ServerSentEvent,
-    Websocket,
-    WebSocketDisconnect,
     abort,
     after_this_request,
     flash,
@@ -112,6 +111,10 @@ LINKS: dict[str, list[tuple[str, str]]] = {
     "WebSockets": [
         ("/rooms/lobby", "a chat room: open it in two tabs (any /rooms/<room> works)"),
     ],
+    "Static files": [
+        ("/static/style.css", "the stylesheet, from the static folder"),
+        ("/favicon.ico", "the icon browsers ask for, sent from the static folder"),
+    ],
     "Admin blueprint (/admin)": [
         ("/admin/", "the blueprint's index"),
         ("/admin/users", "request.blueprint and request.endpoint"),
@@ -119,20 +122,58 @@ LINKS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+#: The bar at the top of every page: (URL, label).
+NAV = [
+    ("/login", "Log in"),
+    ("/upload", "Uploads"),
+    ("/clock", "Clock"),
+    ("/chat", "Chat"),
+    ("/rooms/lobby", "Rooms"),
+    ("/api/users", "API"),
+]
+
+
+def layout() -> dict[str, Markup]:
+    """The page's ``<head>`` links (stylesheet, icon) and navigation bar,
+    shared by :func:`page` and the templates (a context processor below)."""
+    css = url_for("static", filename="style.css")
+    icon = url_for("static", filename="favicon.svg")
+    head = (
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<link rel=stylesheet href='{css}'><link rel=icon type='image/svg+xml' href='{icon}'>"
+    )
+    items = "".join(f"<li><a href='{url}'>{label}</a></li>" for url, label in NAV)
+    nav = (
+        f"<nav class=site-nav><ul><li class=brand><a href='/'><img src='{icon}' alt=''>"
+        f" asyncflask example</a></li>{items}</ul></nav>"
+    )
+    return {"head": Markup(head), "nav": Markup(nav)}
+
+
 def page(title: str, body: str | Markup) -> str:
-    """A minimal HTML page around ``body`` (which must already be safe),
+    """A whole HTML page around ``body`` (which must already be safe),
     with the messages flashed by earlier requests."""
     user = session.get("user")
-    status = f"Logged in as {escape(user)}." if user else "Not logged in."
+    status = (
+        f"Logged in as {escape(user)}. <a href='/logout'>Log out</a>" if user else "Not logged in."
+    )
     flashed = "".join(
         f"<p class='flash {escape(category)}'>{escape(message)}</p>"
         for category, message in get_flashed_messages(with_categories=True)
     )
+    parts = layout()
     return (
-        f"<!doctype html>\n<html><head><meta charset=utf-8><title>{escape(title)}</title>"
-        f"</head>\n<body><h1>{escape(title)}</h1>\n{flashed}{body}\n"
-        f"<p><small>{status} <a href='/'>Index</a></small></p></body></html>\n"
+        f"<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+        f"{parts['head']}</head>\n<body>{parts['nav']}\n<main><h1>{escape(title)}</h1>\n"
+        f"{flashed}{body}</main>\n"
+        f"<footer><p><small>{status} <a href='/'>Index</a></small></p></footer></body></html>\n"
     )
+
+
+@app.context_processor
+def layout_context():
+    """``head`` and ``nav`` for the templates (see ``templates/login.html``)."""
+    return layout()
 
 
 # -- pages ---------------------------------------------------------------------
@@ -147,8 +188,19 @@ async def index():
             f"<li><a href='{escape(url)}'>{escape(url)}</a>: {escape(text)}</li>"
             for url, text in links
         )
-        sections.append(f"<h2>{escape(section)}</h2><ul>{items}</ul>")
-    return page("asyncflask example", "\n".join(sections))
+        sections.append(f"<h2>{escape(section)}</h2><ul class=links>{items}</ul>")
+    intro = (
+        "<p>Flask's request/response idioms, written as <code>async def</code> views."
+        " Every link below is a live endpoint of <code>examples/app.py</code>.</p>"
+    )
+    return page("asyncflask example", intro + "\n".join(sections))
+
+
+@app.get("/favicon.ico")
+async def favicon():
+    """The icon browsers ask for at this URL when a page does not name one
+    (a JSON answer, say); the HTML pages link ``static/favicon.svg``."""
+    return send_from_directory(app.static_folder, "favicon.ico")
 
 
 @app.route("/hello/<name>")
@@ -568,9 +620,13 @@ document.getElementById("say").onsubmit = (event) => {{
 </script>
 """
 
-#: The open connections of each room, in this process.
-ROOMS: dict[str, set[Websocket]] = {}
 _guests = itertools.count(1)
+
+
+def room_channel(room):
+    """The broadcast room that carries the websocket room ``room`` (kept
+    apart from the chat's, ``"chat"``)."""
+    return f"rooms:{room}"
 
 
 @app.get("/rooms/<room>")
@@ -584,32 +640,57 @@ async def room_page(room):
 @app.websocket("/rooms/<room>")
 async def room_socket(room):
     """Each text message goes to everyone in the room, as JSON
-    ``{"from": name, "text": ...}``. The name is the logged-in user's."""
+    ``{"from": name, "text": ...}``. The name is the logged-in user's.
+
+    The room is a room of the broadcast channel: a message is published to
+    it, and each socket forwards what it brings, so the people in a room
+    may be connected to different workers (with ``BROADCAST_URL=redis://``).
+    """
     name = session.get("user") or f"guest-{next(_guests)}"
     await websocket.accept()
-    me = websocket._get_current_object()
-    members = ROOMS.setdefault(room, set())
-    members.add(me)
+    joined = {"from": "server", "text": f"{name} joined"}
     try:
-        await room_send(room, "server", f"{name} joined")
+        last = await channel.publish(room_channel(room), {"data": joined})
+    except ConnectionError:
+        await websocket.close(1013, "the rooms are unavailable, try again")
+        return
+    await websocket.send_json(joined)
+    # everything published after our "joined", none missed in between
+    events = channel.subscribe(room_channel(room), last_event_id=last)
+    forward = asyncio.create_task(
+        room_forward(events, websocket._get_current_object()), name=f"room {room}: {name}"
+    )
+    try:
         while True:
             text = await websocket.receive()
             if isinstance(text, str) and text.strip():
-                await room_send(room, name, text[:500])
+                await room_say(room, name, text[:500])
     finally:
-        members.discard(me)
-        if not members:
-            ROOMS.pop(room, None)
-        await room_send(room, "server", f"{name} left")
+        forward.cancel()
+        await asyncio.gather(forward, return_exceptions=True)
+        await events.aclose()
+        with contextlib.suppress(ConnectionError):
+            await channel.publish(
+                room_channel(room), {"data": {"from": "server", "text": f"{name} left"}}
+            )
 
 
-async def room_send(room, sender, text):
-    """Send a message to every open connection of ``room``."""
-    for member in list(ROOMS.get(room, ())):
-        try:
-            await member.send_json({"from": sender, "text": text})
-        except WebSocketDisconnect:
-            ROOMS.get(room, set()).discard(member)
+async def room_forward(events, socket):
+    """Send the room's messages to one socket. When the channel ends the
+    subscription (the server stops, or the socket fell too far behind),
+    close the socket: the page says so, and may reconnect."""
+    async for event in events:
+        await socket.send(event.data)
+    await socket.close(1001, "the room's channel closed")
+
+
+async def room_say(room, sender, text):
+    """Publish a message to ``room``, on every worker; when the channel is
+    unavailable, say so to the sender only."""
+    try:
+        await channel.publish(room_channel(room), {"data": {"from": sender, "text": text}})
+    except ConnectionError:
+        await websocket.send_json({"from": "server", "text": "not sent, try again"})
 
 
 # -- the admin blueprint -------------------------------------------------------

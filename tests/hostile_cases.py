@@ -4,7 +4,7 @@ Each :class:`Case` is one request as bytes on the wire (built on demand, as
 some are tens of megabytes) and the statuses the server may answer with;
 ``CLOSED`` stands for a connection closed without any response, which is
 the answer to a client that gives up halfway. The app runs with
-``BODY_TIMEOUT`` = :data:`BODY_TIMEOUT`. ``tests/test_hostile.py``
+``BODY_TIMEOUT`` = :data:`BODY_TIMEOUT`. ``tests/e2e/test_hostile.py``
 sends them to the app in :data:`APP` and checks the answer, the time it
 took and that the event loop kept serving ``GET /ping`` meanwhile.
 """
