@@ -18,12 +18,6 @@ T = t.TypeVar("T")
 M = t.TypeVar("M", bound=MultiDict[t.Any, t.Any])
 
 
-#: URL-encoded form bodies larger than this (in bytes) are parsed in a worker
-#: thread, so that a huge one does not hold up the event loop; smaller ones
-#: are parsed faster than a thread hop would take.
-THREAD_PARSE_SIZE = 64 * 1024
-
-
 class lazy(t.Generic[T]):
     """A property computed on first read and then kept as a plain instance
     attribute, which later reads find directly (Werkzeug's
