@@ -1,11 +1,12 @@
 """Small helpers shared by the modules: calling sync or async functions,
-building multi-dicts."""
+building multi-dicts, quoting a URL for a header."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import inspect
+import re
 import sys
 import typing as t
 from types import MethodType
@@ -16,6 +17,16 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 T = t.TypeVar("T")
 M = t.TypeVar("M", bound=MultiDict[t.Any, t.Any])
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
+
+
+def quote_controls(url: str) -> str:
+    """``url`` with its control characters (CR, LF, NUL, ...) percent-encoded,
+    so that it can be a header value."""
+    if _CONTROLS.search(url) is None:
+        return url
+    return _CONTROLS.sub(lambda m: f"%{ord(m.group()):02X}", url)
 
 
 class lazy(t.Generic[T]):
