@@ -305,10 +305,9 @@ class _UrlencodedReader:
     async def feed(self, chunk: bytes) -> None:
         if self.long is not None:
             end = chunk.find(b"&")
+            await self.long.add(chunk, 0, len(chunk) if end < 0 else end)
             if end < 0:
-                self.long.add(chunk, 0, len(chunk))
                 return
-            self.long.add(chunk, 0, end)
             self._end_long()
             chunk = chunk[end + 1 :]
         self.tail.append(chunk)
@@ -324,7 +323,7 @@ class _UrlencodedReader:
             else:  # a field longer than a slice
                 end = data.find(b"&", start + _SLICE)
                 self.long = _LongField(self.limit)
-                self.long.add(data, start, len(data) if end < 0 else end)
+                await self.long.add(data, start, len(data) if end < 0 else end)
                 if end < 0:
                     self.tail, self.tail_size = [], 0
                     return
@@ -366,7 +365,9 @@ class _LongField:
         self.text = bytearray()  # the unquoted bytes of the key, then the value
         self.held = b""
 
-    def add(self, data: bytes, start: int, end: int) -> None:
+    async def add(self, data: bytes, start: int, end: int) -> None:
+        """Unquote ``data[start:end]`` a slice at a time (a slice full of
+        escapes takes milliseconds), the loop getting a turn after each."""
         for at in range(start, end, _SLICE):
             piece = data[at : min(at + _SLICE, end)]
             if self.key is None and (eq := piece.find(b"=")) >= 0:
@@ -376,6 +377,7 @@ class _LongField:
                 self.text = bytearray()
                 piece = piece[eq + 1 :]
             self._unquote(piece)
+            await anyio.lowlevel.checkpoint()
 
     def _unquote(self, piece: bytes) -> None:
         if self.held:
