@@ -190,6 +190,19 @@ def test_floats_outside_the_documented_range_are_flasks() -> None:
         checked += 1
 
 
+def test_any_text_is_escaped_as_flasks() -> None:
+    rng = random.Random(11)
+    # about half ASCII, the rest anywhere outside the surrogates
+    points = [*range(0x80)] * 0x21F0 + [*range(0xD800), *range(0xE000, 0x110000)]
+    for ensure_ascii in (True, False):
+        got = configure(fast_app().json, {"ensure_ascii": ensure_ascii})
+        want = configure(flask_app().json, {"ensure_ascii": ensure_ascii})
+        for _ in range(2000):
+            text = "".join(chr(rng.choice(points)) for _ in range(rng.randrange(1, 12)))
+            value = {text: [text, {"k": text}]}
+            assert got.response(value).get_data() == want.response(value).get_data(), text
+
+
 def test_the_errors_are_flasks() -> None:
     got, want = fast_app().json, flask_app().json
     for value in [object(), {"a": datetime.time(12)}, {1: "a", "b": 2}, {None: 1, True: 2}]:
