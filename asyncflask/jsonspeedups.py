@@ -3,7 +3,6 @@ reads, with Flask's output rules wherever the libraries allow them."""
 
 from __future__ import annotations
 
-import re
 import typing as t
 
 import msgspec
@@ -20,17 +19,7 @@ __all__ = ["FastJSONProvider"]
 # would otherwise write ISO 8601 dates and unsorted dataclass fields.
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _SORTED = _PASSTHROUGH | orjson.OPT_SORT_KEYS
-_NOT_ASCII = re.compile("[^\x00-\x7e]")
 _COMPACT = (",", ":")
-
-
-def _escape(match: re.Match[str]) -> str:
-    """One character as the standard library's ``ensure_ascii`` escapes it."""
-    code = ord(match.group())
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
 
 
 class FastJSONProvider(JSONProvider):
@@ -44,22 +33,30 @@ class FastJSONProvider(JSONProvider):
     ``sort_keys``, ``ensure_ascii``, ``compact``, ``mimetype`` and
     ``default`` as Flask's provider does. Whatever the libraries cannot write
     as Flask would (other ``dumps`` arguments, Flask's default separators,
-    non-string keys, integers beyond 64 bits) or cannot read goes to the
-    standard library, so it comes out, or fails, as with Flask's provider.
+    non-string keys, integers beyond 64 bits, and text outside ASCII while
+    ``ensure_ascii`` is set) or cannot read goes to the standard library, so
+    it comes out, or fails, as with Flask's provider.
     docs/benchmarks.md lists the differences that remain.
     """
 
-    def _fast(self, obj: t.Any, option: int) -> bytes:
-        """``obj`` as orjson writes it with ``option``, made ASCII as the
-        standard library's would be when ``ensure_ascii`` is set; raises
-        ``orjson.JSONEncodeError`` for what orjson cannot write."""
-        out = orjson.dumps(obj, default=self.default, option=option)
+    def _fast(self, obj: t.Any, option: int) -> bytes | None:
+        """``obj`` as orjson writes it with ``option``, or None where the
+        standard library must write it: what orjson cannot write, and, when
+        ``ensure_ascii`` is set, text outside ASCII or with DEL, which
+        orjson leaves as it is (escaping it afterwards costs more than the
+        standard library's whole run)."""
+        try:
+            out = orjson.dumps(obj, default=self.default, option=option)
+        except orjson.JSONEncodeError:
+            return None
         if self.ensure_ascii and (not out.isascii() or b"\x7f" in out):
-            out = _NOT_ASCII.sub(_escape, out.decode()).encode()
+            return None
         return out
 
-    def _option(self) -> int:
-        return _SORTED if self.sort_keys else _PASSTHROUGH
+    def _stdlib(self, obj: t.Any, indent: bool) -> str:
+        """``obj`` as the standard library writes it, as Flask's provider
+        would, with the encoders asyncflask's provider keeps."""
+        return self._encoder(2, None).encode(obj) if indent else self._encode(obj, _COMPACT)
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize ``obj`` to JSON. Compact (``separators=(",", ":")``) or
@@ -67,15 +64,14 @@ class FastJSONProvider(JSONProvider):
         else from the standard library, with ``**kwargs`` as ``json.dumps``
         takes them."""
         if kwargs == {"separators": _COMPACT}:
-            option = self._option()
+            indent = False
         elif kwargs == {"indent": 2}:
-            option = self._option() | orjson.OPT_INDENT_2
+            indent = True
         else:
             return super().dumps(obj, **kwargs)
-        try:
-            return self._fast(obj, option).decode()
-        except orjson.JSONEncodeError:
-            return super().dumps(obj, **kwargs)
+        option = _SORTED if self.sort_keys else _PASSTHROUGH
+        out = self._fast(obj, option | orjson.OPT_INDENT_2 if indent else option)
+        return self._stdlib(obj, indent) if out is None else out.decode()
 
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
         """Parse JSON text or UTF-8 bytes with msgspec; what it refuses (or
@@ -99,12 +95,9 @@ class FastJSONProvider(JSONProvider):
             obj = kwargs or None
         compact = self.compact
         indent = compact is False or (compact is None and self._app.config["DEBUG"])
-        option = self._option() | orjson.OPT_INDENT_2 if indent else self._option()
-        try:
-            body = self._fast(obj, option) + b"\n"
-        except orjson.JSONEncodeError:
-            dumped = self._encoder(2, None).encode(obj) if indent else self._encode(obj, _COMPACT)
-            body = f"{dumped}\n".encode()
+        option = _SORTED if self.sort_keys else _PASSTHROUGH
+        out = self._fast(obj, option | orjson.OPT_INDENT_2 if indent else option)
+        body = f"{self._stdlib(obj, indent)}\n".encode() if out is None else out + b"\n"
         response_class: type[Response] = self._app.response_class  # type: ignore[assignment]
         return response_class(body, mimetype=self.mimetype)
 

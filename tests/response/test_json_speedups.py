@@ -8,6 +8,7 @@ import datetime
 import decimal
 import enum
 import json
+import math
 import random
 import struct
 import typing as t
@@ -293,6 +294,24 @@ def test_loads_is_flasks() -> None:
         assert answer == expected or (answer != answer and expected != expected), document
         assert json.dumps(answer) == json.dumps(expected), document
     assert got.loads(b'{"a": 1.5}', parse_float=decimal.Decimal) == {"a": decimal.Decimal("1.5")}
+
+
+def test_numbers_are_read_as_flasks() -> None:
+    rng = random.Random(5)
+    got = fast_app().json
+    for _ in range(5000):
+        (value,) = struct.unpack("d", rng.randbytes(8))
+        if not math.isfinite(value):
+            continue
+        for text in (repr(value), f"{value:.25g}", f"{value:.10e}"):
+            assert got.loads(text) == json.loads(text), text
+        whole, fraction, exponent = (
+            rng.randrange(10**20),
+            rng.randrange(10**30),
+            rng.randrange(-340, 320),
+        )
+        text = f"{whole}.{fraction}e{exponent}"
+        assert got.loads(text.encode()) == json.loads(text), text
 
 
 @pytest.mark.parametrize(
