@@ -157,14 +157,20 @@ def _server_tables(
 ) -> list[str]:
     """The tables of one server's results, keyed by (scenario, framework)."""
     lines = ["#### Throughput (median; higher is better)", ""]
-    ratio_fws = [fw for fw in RATIO_TO if fw in frameworks and "asyncflask" in frameworks]
-    head = ["scenario", "unit", *frameworks, *(f"asyncflask/{fw}" for fw in ratio_fws)]
+    pairs = [
+        (ours, fw)
+        for ours in ("asyncflask", "asyncflask+speedups")
+        if ours in frameworks
+        for fw in RATIO_TO
+        if fw in frameworks
+    ]
+    head = ["scenario", "unit", *frameworks, *(f"{ours}/{fw}" for ours, fw in pairs)]
     rows = []
     for sc in scenarios:
         key, unit = METRICS[sc.kind][:2]
         row = [sc.name, unit, *(_cell(results, sc.name, fw, key) for fw in frameworks)]
-        for fw in ratio_fws:
-            r = ratio(results, sc, "asyncflask", fw)
+        for ours, fw in pairs:
+            r = ratio(results, sc, ours, fw)
             row.append("-" if r is None else f"{r:.2f}")
         rows.append(row)
     lines += _table(head, rows)
