@@ -85,7 +85,7 @@ class BodyDeadline:
         # the read's first step: it either has its message or waits on a future
         reading: t.Any = receive()
         if type(reading) is not types.CoroutineType:
-            reading = reading.__await__()  # (an awaitable that is not a coroutine)
+            reading = _stepped(reading)
         try:
             future = reading.send(None)
         except StopIteration as done:
@@ -133,6 +133,13 @@ class BodyDeadline:
         with anyio.CancelScope(deadline=self.when):
             return await receive()
         raise RequestTimeout()  # (only reached when the scope was cancelled)
+
+
+async def _stepped(awaitable: t.Awaitable[t.Any]) -> t.Any:
+    """An awaitable that is not a coroutine, as one to step with ``send``
+    and ``throw``: its ``__await__`` may give a bare iterator, as granian's
+    does."""
+    return await awaitable
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

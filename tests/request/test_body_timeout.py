@@ -353,6 +353,40 @@ async def test_a_read_that_waits_gets_what_its_awaitable_gives() -> None:
         await waits.receive(fails)
 
 
+class _BareIterator:
+    """An awaitable whose ``__await__`` gives an iterator with ``__next__``
+    alone (no ``send`` or ``throw``), as granian's ``receive()`` does."""
+
+    def __init__(self, future: asyncio.Future[t.Any]) -> None:
+        self.future = future
+
+    def __await__(self) -> _BareIterator:
+        return self
+
+    def __next__(self) -> t.Any:
+        if not self.future.done():
+            self.future._asyncio_future_blocking = True  # what Future.__await__ does
+            return self.future
+        raise StopIteration(self.future.result())
+
+
+async def test_a_read_whose_awaitable_gives_a_bare_iterator() -> None:
+    """``receive()`` of a server written in another language may return an
+    awaitable whose iterator has no ``send``: a ready one and one that waits
+    both give their message."""
+    loop = asyncio.get_running_loop()
+    waits = deadline.BodyDeadline(60)
+    ready: asyncio.Future[dict[str, t.Any]] = loop.create_future()
+    ready.set_result({"type": "http.request", "body": b"1"})
+    assert await waits.receive(lambda: _BareIterator(ready)) == ready.result()
+
+    later: asyncio.Future[dict[str, t.Any]] = loop.create_future()
+    reading = asyncio.ensure_future(waits.receive(lambda: _BareIterator(later)))
+    await asyncio.sleep(0)
+    later.set_result({"type": "http.request", "body": b"2"})
+    assert await reading == later.result()
+
+
 # -- other servers: chunked bodies, and HTTP/2 (bodies without Content-Length) --------------
 
 
