@@ -15,7 +15,6 @@ from anyio.lowlevel import checkpoint
 from .asgi import wait_for_disconnect
 from .typing import ASGIReceive, ASGISend
 
-
 #: Seconds a stream may hold the event loop before it lets other tasks run:
 #: a generator that never waits, sent to a client that reads as fast as it
 #: is sent (the server's ``send`` then never waits either), would otherwise

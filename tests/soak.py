@@ -12,9 +12,12 @@ is not:
   both processes): RSS per connection, keep-alive pings still reaching
   every connection, new requests still answered;
 - soak: 100,000 mixed requests on kept-alive connections: RSS after 10,000
-  and after 100,000.
+  and after 100,000;
+- fair: ``GET /ping`` times on the same worker while it sends a 1 GiB
+  generated download and an event-stream firehose, and parses 8 MB forms
+  and JSON documents (``tests/soakfair.py``).
 
-``python -m tests.soak memory`` (or ``idle``, ``soak``) runs one of them;
+``python -m tests.soak memory`` (or ``idle``, ``soak``, ``fair``) runs one of them;
 ``--size MiB`` and ``--idle N`` and ``--requests N`` make them smaller.
 Not part of ``make test``: it takes minutes.
 """
@@ -497,13 +500,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.soak", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("runs", nargs="*", help="memory, idle, soak (default: all)")
+    parser.add_argument("runs", nargs="*", help="memory, idle, soak, fair (default: all)")
     parser.add_argument("--size", type=int, default=1024, help="MiB per memory run (1024)")
     parser.add_argument("--idle", type=int, default=10_000, help="idle SSE connections (10000)")
     parser.add_argument("--requests", type=int, default=100_000, help="soak requests (100000)")
     args = parser.parse_args(argv)
-    runs = args.runs or ["memory", "idle", "soak"]
-    unknown = set(runs) - {"memory", "idle", "soak"}
+    runs = args.runs or ["memory", "idle", "soak", "fair"]
+    unknown = set(runs) - {"memory", "idle", "soak", "fair"}
     if unknown:
         parser.error(f"unknown runs: {', '.join(sorted(unknown))}")
     figures: list[Figure] = []
@@ -513,6 +516,10 @@ def main(argv: list[str] | None = None) -> int:
         figures += run_idle(args.idle)
     if "soak" in runs:
         figures += run_soak(args.requests)
+    if "fair" in runs:
+        from tests.soakfair import run_fair  # it imports this module
+
+        figures += run_fair(args.size * MiB)
     over = [f for f in figures if not f.ok]
     print(f"\n{len(figures) - len(over)} of {len(figures)} figures within their limits")
     for f in over:
