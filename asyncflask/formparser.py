@@ -24,7 +24,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 
-from .utils import THREAD_PARSE_SIZE, multidict, run_in_thread
+from .utils import multidict, run_in_thread
 
 if t.TYPE_CHECKING:
     from .request import Request
@@ -278,19 +278,128 @@ async def _parse_urlencoded(request: Request) -> Form:
     max_parts = request.max_form_parts
     # no form within both limits is longer than this: stop reading past it
     cap = None if limit is None or max_parts is None else max_parts * (2 * limit + 2)
-    chunks: list[bytes] = []
+    reader = _UrlencodedReader(limit, max_parts)
     size = 0
     async for chunk in request.stream:
         size += len(chunk)
         if cap is not None and size > cap:
             raise RequestEntityTooLarge()
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    if len(body) > THREAD_PARSE_SIZE:
-        pairs = await run_in_thread(_checked_pairs, body, limit, max_parts)
-    else:
-        pairs = _checked_pairs(body, limit, max_parts)
-    return multidict(ImmutableMultiDict, pairs)
+        await reader.feed(chunk)
+    return multidict(ImmutableMultiDict, reader.finish())
+
+
+class _UrlencodedReader:
+    """A URL-encoded body parsed as it arrives, so that the raw body and
+    the form are never held whole at once: complete fields are parsed
+    :data:`_SLICE` bytes at a time, and a field longer than that is
+    unquoted piece by piece (:class:`_LongField`)."""
+
+    def __init__(self, limit: int | None, max_parts: int | None) -> None:
+        self.limit = limit
+        self.left = max_parts  # fields still allowed
+        self.pairs: list[tuple[str, str]] = []
+        self.tail: list[bytes] = []  # the start of a field, not yet ended by "&"
+        self.tail_size = 0
+        self.long: _LongField | None = None
+
+    async def feed(self, chunk: bytes) -> None:
+        if self.long is not None:
+            end = chunk.find(b"&")
+            await self.long.add(chunk, 0, len(chunk) if end < 0 else end)
+            if end < 0:
+                return
+            self._end_long()
+            chunk = chunk[end + 1 :]
+        self.tail.append(chunk)
+        self.tail_size += len(chunk)
+        if self.tail_size <= _SLICE:
+            return
+        data = b"".join(self.tail)
+        start = 0
+        while len(data) - start > _SLICE:
+            cut = data.rfind(b"&", start, start + _SLICE)
+            if cut >= 0:
+                self._add(_checked_pairs(data[start:cut], self.limit, self.left))
+            else:  # a field longer than a slice
+                end = data.find(b"&", start + _SLICE)
+                self.long = _LongField(self.limit)
+                await self.long.add(data, start, len(data) if end < 0 else end)
+                if end < 0:
+                    self.tail, self.tail_size = [], 0
+                    return
+                self._end_long()
+                cut = end
+            start = cut + 1
+            await anyio.lowlevel.checkpoint()
+        rest = data[start:] if start else data
+        self.tail, self.tail_size = [rest], len(rest)
+
+    def finish(self) -> list[tuple[str, str]]:
+        """The pairs, once the whole body has been fed."""
+        if self.long is not None:
+            self._end_long()
+        elif self.tail_size:
+            self._add(_checked_pairs(b"".join(self.tail), self.limit, self.left))
+        return self.pairs
+
+    def _add(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs += pairs
+        if self.left is not None:
+            self.left -= len(pairs)
+
+    def _end_long(self) -> None:
+        assert self.long is not None
+        if self.left is not None and self.left < 1:
+            raise RequestEntityTooLarge()
+        self._add([self.long.pair()])
+        self.long = None
+
+
+class _LongField:
+    """One ``key=value`` field, unquoted as its bytes arrive: a ``%XX``
+    escape cut by the end of a piece waits for the next one."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.key: str | None = None
+        self.text = bytearray()  # the unquoted bytes of the key, then the value
+        self.held = b""
+
+    async def add(self, data: bytes, start: int, end: int) -> None:
+        """Unquote ``data[start:end]`` a slice at a time (a slice full of
+        escapes takes milliseconds), the loop getting a turn after each."""
+        for at in range(start, end, _SLICE):
+            piece = data[at : min(at + _SLICE, end)]
+            if self.key is None and (eq := piece.find(b"=")) >= 0:
+                self._unquote(piece[:eq])
+                self._flush()
+                self.key = self.text.decode("utf-8", "replace")
+                self.text = bytearray()
+                piece = piece[eq + 1 :]
+            self._unquote(piece)
+            await anyio.lowlevel.checkpoint()
+
+    def _unquote(self, piece: bytes) -> None:
+        if self.held:
+            piece = self.held + piece
+        escape = piece.rfind(b"%", len(piece) - 2)
+        self.held, piece = (piece[escape:], piece[:escape]) if escape >= 0 else (b"", piece)
+        self.text += unquote_to_bytes(piece.replace(b"+", b" "))
+        if self.limit is not None and len(self.text) > self.limit:
+            raise RequestEntityTooLarge()
+
+    def _flush(self) -> None:
+        held, self.held = self.held, b""
+        self.text += unquote_to_bytes(held.replace(b"+", b" "))
+        if self.limit is not None and len(self.text) > self.limit:
+            raise RequestEntityTooLarge()
+
+    def pair(self) -> tuple[str, str]:
+        """The field's ``(key, value)``, its last escape unquoted."""
+        self._flush()
+        text = self.text.decode("utf-8", "replace")
+        self.text = bytearray()
+        return (text, "") if self.key is None else (self.key, text)
 
 
 _ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")

@@ -12,7 +12,7 @@ from werkzeug.utils import redirect as _wz_redirect
 from .files import send_file, send_from_directory
 from .globals import _current_app, _cv_ctx, _request_ctx, current_app, request_ctx, session
 from .response import Response
-from .utils import is_async_callable
+from .utils import is_async_callable, quote_controls
 
 _Response = Response
 
@@ -70,12 +70,13 @@ def url_for(
 
 
 def redirect(location: str, code: int = 302, Response: type[_Response] | None = None) -> _Response:
-    """A redirect response to ``location`` (302 by default)."""
+    """A redirect response to ``location`` (302 by default); control
+    characters in ``location`` (CR, LF, ...) are percent-encoded."""
     ctx = _cv_ctx.get(None)
     if ctx is not None:
         return t.cast(_Response, ctx.app.redirect(location, code=code))
     cls = t.cast(t.Any, Response or _Response)
-    return t.cast(_Response, _wz_redirect(location, code=code, Response=cls))
+    return t.cast(_Response, _wz_redirect(quote_controls(location), code=code, Response=cls))
 
 
 def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:

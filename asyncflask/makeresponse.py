@@ -14,9 +14,11 @@ from werkzeug.sansio.response import Response as SansIOResponse
 
 from .globals import _request_ctx
 from .response import Response, from_werkzeug
-from .utils import wait_for
+from .utils import quote_controls, wait_for
 
 if t.TYPE_CHECKING:
+    from werkzeug.wrappers import Response as BaseResponse
+
     from .typing import ResponseReturnValue
 
 __all__ = ["MakeResponseMixin"]
@@ -26,6 +28,12 @@ class MakeResponseMixin(App):
     """The app's ``make_response``."""
 
     response_class: type[Response]
+
+    def redirect(self, location: str, code: int = 302) -> BaseResponse:
+        """A redirect to ``location``, its control characters (CR, LF, ...)
+        percent-encoded: a target taken from user input never splits the
+        response's headers."""
+        return App.redirect(self, quote_controls(location), code)
 
     def make_response(self, rv: ResponseReturnValue | HTTPException) -> Response:
         """Convert a view's return value into a response, following Flask's

@@ -31,6 +31,7 @@ from .body import _awaits as _awaits
 from .body import _getframe as _getframe
 from .formparser import parse_form
 from .globals import _cv_ctx
+from .headerlimits import BoundedHeaders
 from .utils import lazy, query_multidict
 
 if t.TYPE_CHECKING:
@@ -65,7 +66,7 @@ ENVIRON_EXTRA = "asyncflask.environ"
 RequestStream = Body
 
 
-class Request(BodyLimits, SansIORequest):
+class Request(BodyLimits, BoundedHeaders, SansIORequest):
     """An incoming HTTP request.
 
     Everything that does not read the body is a plain attribute, as in Flask.

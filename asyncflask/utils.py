@@ -1,11 +1,12 @@
 """Small helpers shared by the modules: calling sync or async functions,
-building multi-dicts."""
+building multi-dicts, quoting a URL for a header."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import inspect
+import re
 import sys
 import typing as t
 from types import MethodType
@@ -17,11 +18,15 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 T = t.TypeVar("T")
 M = t.TypeVar("M", bound=MultiDict[t.Any, t.Any])
 
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
-#: URL-encoded form bodies larger than this (in bytes) are parsed in a worker
-#: thread, so that a huge one does not hold up the event loop; smaller ones
-#: are parsed faster than a thread hop would take.
-THREAD_PARSE_SIZE = 64 * 1024
+
+def quote_controls(url: str) -> str:
+    """``url`` with its control characters (CR, LF, NUL, ...) percent-encoded,
+    so that it can be a header value."""
+    if _CONTROLS.search(url) is None:
+        return url
+    return _CONTROLS.sub(lambda m: f"%{ord(m.group()):02X}", url)
 
 
 class lazy(t.Generic[T]):

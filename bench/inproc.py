@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from .apps import FRAMEWORKS
+from .apps import FRAMEWORKS, app_module
 from .scenarios import SCENARIOS, Scenario
 from .server import ROOT
 
@@ -81,7 +81,7 @@ async def _lifespan(app: App) -> None:
 async def serve(framework: str, scenario: str, n: int) -> None:
     """Call ``framework``'s app ``n`` times with ``scenario``'s requests."""
     sc = next(s for s in SCENARIOS if s.name == scenario)
-    module = importlib.import_module(f"bench.apps.{framework}_app")
+    module = importlib.import_module(app_module(framework))
     app: App = module.routes_app() if sc.routes else module.app
     await _lifespan(app)
     paths = sc.paths or (sc.path,)

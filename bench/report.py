@@ -21,6 +21,8 @@ PACKAGES = [
     "quart",
     "blacksheep",
     "litestar",
+    "orjson",
+    "msgspec",
     "flask",
     "werkzeug",
     "uvicorn",
@@ -123,7 +125,7 @@ def _header(report: dict[str, Any]) -> list[str]:
         "uvicorn": f"uvicorn {v['uvicorn']} (uvloop {v['uvloop']}, httptools {v['httptools']})",
         "granian": f"granian {v['granian']} (ASGI interface, uvloop)",
     }
-    others = ", ".join(f"{fw} {v[fw]}" for fw in s["frameworks"] if fw not in ("asyncflask", "raw"))
+    others = ", ".join(f"{fw} {v[fw]}" for fw in s["frameworks"] if fw in v and fw != "asyncflask")
     return [
         f"## Results: {m['date']} ({mode} run)",
         "",
@@ -134,6 +136,11 @@ def _header(report: dict[str, Any]) -> list[str]:
         " worker process pinned to CPU 0; the load generator is pinned to CPU 1.",
         f"- Frameworks: asyncflask {v['asyncflask']} (git {m['asyncflask_git']})"
         + (f", {others}" if others else "")
+        + (
+            f" (asyncflask+speedups: orjson {v['orjson']}, msgspec {v['msgspec']})"
+            if "asyncflask+speedups" in s["frameworks"]
+            else ""
+        )
         + f"; flask {v['flask']}, werkzeug {v['werkzeug']},"
         f" python-multipart {v['python-multipart']}.",
         f"- Method: {s['rounds']} interleaved rounds, medians; wrk ({m['wrk']}) 1 thread,"
@@ -150,14 +157,20 @@ def _server_tables(
 ) -> list[str]:
     """The tables of one server's results, keyed by (scenario, framework)."""
     lines = ["#### Throughput (median; higher is better)", ""]
-    ratio_fws = [fw for fw in RATIO_TO if fw in frameworks and "asyncflask" in frameworks]
-    head = ["scenario", "unit", *frameworks, *(f"asyncflask/{fw}" for fw in ratio_fws)]
+    pairs = [
+        (ours, fw)
+        for ours in ("asyncflask", "asyncflask+speedups")
+        if ours in frameworks
+        for fw in RATIO_TO
+        if fw in frameworks
+    ]
+    head = ["scenario", "unit", *frameworks, *(f"{ours}/{fw}" for ours, fw in pairs)]
     rows = []
     for sc in scenarios:
         key, unit = METRICS[sc.kind][:2]
         row = [sc.name, unit, *(_cell(results, sc.name, fw, key) for fw in frameworks)]
-        for fw in ratio_fws:
-            r = ratio(results, sc, "asyncflask", fw)
+        for ours, fw in pairs:
+            r = ratio(results, sc, ours, fw)
             row.append("-" if r is None else f"{r:.2f}")
         rows.append(row)
     lines += _table(head, rows)

@@ -29,7 +29,8 @@ from .scenarios import METRICS, MIB, SCENARIOS, CheckFailed, Scenario, Settings,
 from .server import ROOT, SERVERS, Server
 
 SERVER_CPU, CLIENT_CPU = 0, 1
-MODULES = {"raw": "python_multipart"}  # what each app needs installed, if not its own name
+#: what each app needs installed, if not its own name
+MODULES = {"raw": "python_multipart", "asyncflask+speedups": "orjson"}
 Key = tuple[str, str, str]  # scenario, framework, server
 
 

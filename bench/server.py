@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import client
+from .apps import app_module
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -64,7 +65,7 @@ class Server:
         return "/route0/1" if self.routes else "/plaintext"
 
     def start(self) -> None:
-        module = f"bench.apps.{self.framework}_app"
+        module = app_module(self.framework)
         target = [f"{module}:routes_app", "--factory"] if self.routes else [f"{module}:app"]
         self.port = free_port()
         env = dict(os.environ, BENCH_UPLOAD_DIR=str(self.workdir), PYTHONUNBUFFERED="1")

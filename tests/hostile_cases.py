@@ -29,7 +29,16 @@ import json
 import os
 from pathlib import Path
 
-from asyncflask import EventStream, Flask, request, send_file, send_from_directory, session
+from asyncflask import (
+    EventStream,
+    Flask,
+    redirect,
+    request,
+    send_file,
+    send_from_directory,
+    session,
+    url_for,
+)
 from werkzeug.utils import secure_filename
 
 ROOT = Path(__file__).parent
@@ -108,6 +117,28 @@ async def read_session():
     return {"user": session.get("user")}
 
 
+@app.get("/accept")
+async def accept():
+    return {
+        "mimetypes": len(request.accept_mimetypes),
+        "languages": len(request.accept_languages),
+        "charsets": len(request.accept_charsets),
+        "encodings": len(request.accept_encodings),
+        "best": request.accept_languages.best_match(["en", "fr"]),
+    }
+
+
+@app.get("/redirect")
+async def redirect_to():
+    return redirect(request.args.get("to", "/"))
+
+
+@app.get("/redirect-built")
+async def redirect_built():
+    to = request.args.get("to", "")
+    return redirect(url_for("ping", next=to, _anchor=to))
+
+
 @app.get("/file")
 async def file():
     return send_file(ROOT / "data.bin")
@@ -166,6 +197,8 @@ class Case:
     max_response: int = 1 * MiB
     #: A check on the response body, when the status alone says too little.
     body_has: bytes = b""
+    #: Bytes the response (head and body, lowercased) must not hold.
+    lacks: bytes = b""
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -752,7 +785,32 @@ def _cookie_cases() -> Iterator[Case]:
         "cookie-nul", raw(b"GET /cookies HTTP/1.1\r\nHost: x\r\nCookie: a=\x00\r\n\r\n"), 400
     )
     yield case(
-        "cookie-1000-headers", get("/cookies", [("Cookie", f"c{i}=v") for i in range(1000)]), 200
+        "cookie-1000-headers",
+        get("/cookies", [("Cookie", f"c{i}=v") for i in range(1000)]),
+        200,
+        body_has=b'"count":512',
+    )
+    # parsed whole, these held the loop 0.3-3 s; the first 512 cookies
+    # within 32 KiB are read
+    bounded = {
+        "200k-pairs": lambda: "; ".join(f"c{i}=v" for i in range(200_000)),
+        "1mb-semicolons": lambda: ";" * MiB,
+        "1mb-quoted-escapes": lambda: 'a="' + "\\x" * (MiB // 2) + '"',
+        "1mb-spaces-and-equals": lambda: " = ;" * (MiB // 4),
+    }
+    for name, value in bounded.items():
+        yield case(
+            f"cookie-{name}", lambda v=value: request("GET", "/cookies", [("Cookie", v())]), 200
+        )
+    yield case(
+        "cookie-session-then-200k-pairs",
+        lambda: request(
+            "GET",
+            "/session",
+            [("Cookie", "session=x; " + "; ".join(f"c{i}=v" for i in range(200_000)))],
+        ),
+        200,
+        body_has=b'"user":null',
     )
     sessions = {
         "garbage": "not-a-session",
@@ -771,6 +829,66 @@ def _cookie_cases() -> Iterator[Case]:
             200,
             body_has=b'"user":null',
         )
+
+
+# -- Accept-* ------------------------------------------------------------------------
+
+
+def _accept_cases() -> Iterator[Case]:
+    # parsed whole, a 300 kB Accept-Language held the loop 200 ms; the first
+    # 64 entries within 4 KiB are read
+    long = {
+        "language-300kb-qlist": (
+            "Accept-Language",
+            lambda: ",".join(f"l{i};q=0.{i % 10}" for i in range(30_000)),
+        ),
+        "1mb-params": ("Accept", lambda: "a/b" + ";p=1" * (MiB // 4)),
+        "1mb-commas": ("Accept", lambda: "," * MiB),
+        "1mb-quotes": ("Accept-Charset", lambda: 'a;b="' + '\\"' * (MiB // 2)),
+        "encoding-100k-entries": ("Accept-Encoding", lambda: ", ".join(["gzip"] * 100_000)),
+        "language-1mb-one-entry": ("Accept-Language", lambda: "x" * MiB),
+    }
+    for name, (header, value) in long.items():
+        yield case(
+            f"accept-{name}",
+            lambda h=header, v=value: request("GET", "/accept", [(h, v())]),
+            200,
+        )
+    yield case(
+        "accept-language-best-in-the-first-64",
+        get("/accept", [("Accept-Language", "fr;q=0.9," + ",".join(["xx;q=0.1"] * 10_000))]),
+        200,
+        body_has=b'"best":"fr"',
+    )
+
+
+# -- redirect targets ---------------------------------------------------------------------
+
+
+def _redirect_cases() -> Iterator[Case]:
+    # (the target, what the response must not hold)
+    targets = {
+        "crlf-header": ("/next\r\nSet-Cookie: a=1", b"\r\nset-cookie"),
+        "crlf-body": ("/next\r\n\r\n<script>alert(1)</script>", b"<script>"),
+        "lone-lf": ("/next\nSet-Cookie: a=1", b"\nset-cookie"),
+        "lone-cr": ("/next\rSet-Cookie: a=1", b"\rset-cookie"),
+        "nul-and-controls": ("/next\x00\x0b\x1f\x7f", b"\x00"),
+    }
+    for name, (to, lacks) in targets.items():
+        query = quote(to)
+        for path in ("/redirect", "/redirect-built"):
+            yield case(
+                f"{path.strip('/')}-{name}",
+                lambda p=path, q=query: request("GET", f"{p}?to={q}"),
+                302,
+                lacks=lacks,
+            )
+    yield case(
+        "redirect-crlf-encoded-in-location",
+        get("/redirect?to=" + quote("/next\r\nSet-Cookie: a=1")),
+        302,
+        body_has=b"\r\nlocation: /next%0D%0ASet-Cookie:%20a=1\r\n",
+    )
 
 
 # -- Range and conditional requests ------------------------------------------------------
@@ -951,6 +1069,8 @@ def _all() -> list[Case]:
         *_framing_cases(),
         *_header_cases(),
         *_cookie_cases(),
+        *_accept_cases(),
+        *_redirect_cases(),
         *_range_cases(),
         *_traversal_cases(),
         *_query_cases(),

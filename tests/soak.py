@@ -11,14 +11,18 @@ is not:
 - idle: 10,000 idle SSE connections at once (the descriptor limit raised in
   both processes): RSS per connection, keep-alive pings still reaching
   every connection, new requests still answered;
+- form: a 240 MiB URL-encoded form, under limits raised for it, in a few
+  big fields and in many small ones: the server's peak RSS above its idle
+  RSS, as a multiple of the body's size;
 - soak: 100,000 mixed requests on kept-alive connections: RSS after 10,000
   and after 100,000;
 - fair: ``GET /ping`` times on the same worker while it sends a 1 GiB
   generated download and an event-stream firehose, and parses 8 MB forms
   and JSON documents (``tests/soakfair.py``).
 
-``python -m tests.soak memory`` (or ``idle``, ``soak``, ``fair``) runs one of them;
-``--size MiB`` and ``--idle N`` and ``--requests N`` make them smaller.
+``python -m tests.soak memory`` (or ``idle``, ``form``, ``soak``, ``fair``) runs
+one of them; ``--size MiB``, ``--form MiB``, ``--idle N`` and ``--requests N``
+make them smaller.
 Not part of ``make test``: it takes minutes.
 """
 
@@ -50,6 +54,7 @@ MAX_RSS_PER_IDLE_KIB = 64
 MAX_SOAK_GROWTH_MIB = 5
 MAX_PING_MEDIAN_MS = 100
 MAX_PING_UNDER_LOAD_MS = 1000
+MAX_FORM_RSS_RATIO = 1.5
 
 APP = """
 import asyncio
@@ -157,6 +162,16 @@ async def echo():
 @app.post("/form")
 async def form():
     return (await request.form).to_dict()
+
+
+@app.post("/bigform")
+async def bigform():
+    request.body_timeout = None
+    request.max_content_length = 1 << 40  # limits raised for this route
+    request.max_form_memory_size = 1 << 40
+    request.max_form_parts = 1 << 40
+    form = await request.form
+    return {"fields": len(form), "size": sum(len(v) for v in form.values())}
 
 
 @app.get("/small")
@@ -343,6 +358,70 @@ def run_memory(size: int) -> list[Figure]:
     return figures
 
 
+def form_body(size: int, field: int) -> Iterator[bytes]:
+    """A URL-encoded body of ``size`` bytes, in fields of about ``field``
+    bytes (``f<n>=vvv...&``), sent a MiB at a time."""
+    if field >= CHUNK:
+        value = b"v" * CHUNK
+        sent = 0
+        for n in range(size // field):
+            head = b"%sf%d=" % (b"&" if n else b"", n)
+            yield head
+            left = min(field, size - sent) - len(head)
+            sent += len(head)
+            while left > 0:
+                yield value[: min(CHUNK, left)]
+                sent += min(CHUNK, left)
+                left -= CHUNK
+        return
+    one = b"f=" + b"v" * (field - 3) + b"&"
+    block = one * (CHUNK // len(one))
+    for _ in range(size // len(block)):
+        yield block
+
+
+def form_size(size: int, field: int) -> int:
+    return sum(len(chunk) for chunk in form_body(size, field))
+
+
+async def _form(port: int, size: int, field: int) -> tuple[int, int]:
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in form_body(size, field):
+            yield chunk
+
+    head = (
+        "POST /bigform HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {form_size(size, field)}\r\n\r\n"
+    )
+    return await request(port, head.encode(), body())
+
+
+def run_form(size: int) -> list[Figure]:
+    figures = []
+    for name, field in (("4 big fields", size // 4), ("1 KiB fields", 1024)):
+        total = form_size(size, field)
+        with soak_server(MiB) as (server, _):
+            get_json(server.port, "/stall")
+            idle = server.vm_rss_kib()
+            start = time.monotonic()
+            status, _ = asyncio.run(_form(server.port, size, field))
+            elapsed = time.monotonic() - start
+            stall = get_json(server.port, "/stall")["stall"]
+            peak = server.vm_hwm_kib()
+        ratio = (peak - idle) * 1024 / total
+        print(f"urlencoded form, {name} ({total / MiB:.0f} MiB): status {status}, {elapsed:.1f} s")
+        figures += [
+            Figure(f"form, {name}: status", status, "", 200),
+            Figure(f"form, {name}: peak RSS above idle", (peak - idle) / 1024, "MiB"),
+            Figure(f"form, {name}: that, over the body", ratio, "x", MAX_FORM_RSS_RATIO),
+            Figure(f"form, {name}: longest loop stall", stall * 1000, "ms"),
+        ]
+        for f in figures[-4:]:
+            print(f)
+    return figures
+
+
 async def _idle_connections(port: int, count: int, ping: float) -> tuple[int, int, list[float]]:
     """Open ``count`` SSE connections, then wait for a keep-alive ping on
     each; returns how many got their first event, how many then got a ping,
@@ -500,13 +579,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.soak", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("runs", nargs="*", help="memory, idle, soak, fair (default: all)")
+    parser.add_argument("runs", nargs="*", help="memory, idle, form, soak, fair (default: all)")
     parser.add_argument("--size", type=int, default=1024, help="MiB per memory run (1024)")
+    parser.add_argument("--form", type=int, default=240, help="MiB of the form run (240)")
     parser.add_argument("--idle", type=int, default=10_000, help="idle SSE connections (10000)")
     parser.add_argument("--requests", type=int, default=100_000, help="soak requests (100000)")
     args = parser.parse_args(argv)
-    runs = args.runs or ["memory", "idle", "soak", "fair"]
-    unknown = set(runs) - {"memory", "idle", "soak", "fair"}
+    runs = args.runs or ["memory", "idle", "form", "soak", "fair"]
+    unknown = set(runs) - {"memory", "idle", "form", "soak", "fair"}
     if unknown:
         parser.error(f"unknown runs: {', '.join(sorted(unknown))}")
     figures: list[Figure] = []
@@ -514,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
         figures += run_memory(args.size * MiB)
     if "idle" in runs:
         figures += run_idle(args.idle)
+    if "form" in runs:
+        figures += run_form(args.form * MiB)
     if "soak" in runs:
         figures += run_soak(args.requests)
     if "fair" in runs:

@@ -13,12 +13,27 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 
-FRAMEWORKS = ("asyncflask", "starlette", "quart", "blacksheep", "litestar", "raw")
+#: ``asyncflask+speedups`` is asyncflask with the ``speedups`` extra's JSON
+#: provider (``bench/apps/asyncflask_speedups_app.py``).
+FRAMEWORKS = (
+    "asyncflask",
+    "asyncflask+speedups",
+    "starlette",
+    "quart",
+    "blacksheep",
+    "litestar",
+    "raw",
+)
 
 PLAINTEXT = b"Hello, World!"
 CHUNK_SIZE = 64 * 1024
 #: The download body is this chunk repeated (the last one cut short).
 CHUNK = bytes(range(256)) * (CHUNK_SIZE // 256)
+
+
+def app_module(framework: str) -> str:
+    """The module of ``framework``'s bench app."""
+    return f"bench.apps.{framework.replace('+', '_')}_app"
 
 
 async def download_chunks(size: int) -> AsyncIterator[bytes]:

@@ -196,6 +196,8 @@ def test_hostile_request(server: Server, pinger: Pinger, case: Case) -> None:
         assert len(outcome.response) <= case.max_response
         if case.body_has:
             assert case.body_has in outcome.response
+        if case.lacks:
+            assert case.lacks not in outcome.response.lower()
         time.sleep(0.02)  # let a late log line arrive
         assert _errors_logged(server.stderr[logged:]) == []
         if max(outcome.pings) < PING_LIMIT:

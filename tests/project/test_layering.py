@@ -23,7 +23,7 @@ LAYERS: list[list[str]] = [
         *("typing", "utils", "signals", "sessions", "jsonprovider", "matcher", "globals"),
         *("debug", "deadline", "proxy"),
     ],
-    ["asgi", "formparser", "flaskglobals", "serving", "body"],
+    ["asgi", "formparser", "flaskglobals", "serving", "body", "headerlimits", "jsonspeedups"],
     ["streaming", "request", "responsebody", "conditional"],
     ["response", "websocket"],
     [

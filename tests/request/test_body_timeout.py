@@ -308,6 +308,51 @@ async def test_the_watcher_runs_only_while_a_read_waits() -> None:
     assert watcher.reads == {}
 
 
+async def test_a_read_with_its_message_ready_does_not_wake_the_watcher() -> None:
+    loop = asyncio.get_running_loop()
+    deadline._watchers.pop(loop, None)
+    waits = deadline.BodyDeadline(60)
+
+    async def ready() -> dict[str, t.Any]:
+        return {"type": "http.request"}
+
+    assert await waits.receive(ready) == {"type": "http.request"}
+    assert loop not in deadline._watchers
+
+
+async def test_chunks_that_never_wait_are_still_cut_at_the_deadline() -> None:
+    """Each read looks at the clock: a body whose every chunk is ready at
+    once, but that takes too long as a whole, is a 408 too."""
+    waits = deadline.BodyDeadline(0.05)
+
+    async def ready() -> dict[str, t.Any]:
+        return {"type": "http.request", "more_body": True}
+
+    assert await waits.receive(ready) == {"type": "http.request", "more_body": True}
+    await asyncio.sleep(0.1)
+    with pytest.raises(RequestTimeout):
+        await waits.receive(ready)
+    assert waits.expired
+
+
+async def test_a_read_that_waits_gets_what_its_awaitable_gives() -> None:
+    """Any awaitable will do as what ``receive()`` returns, and an error it
+    raises after waiting reaches the reader."""
+    waits = deadline.BodyDeadline(60)
+    future: asyncio.Future[dict[str, t.Any]] = asyncio.get_running_loop().create_future()
+    reading = asyncio.ensure_future(waits.receive(lambda: future))
+    await asyncio.sleep(0)
+    future.set_result({"type": "http.request"})
+    assert await reading == {"type": "http.request"}
+
+    async def fails() -> dict[str, t.Any]:
+        await asyncio.sleep(0.01)
+        raise OSError("gone")
+
+    with pytest.raises(OSError, match="gone"):
+        await waits.receive(fails)
+
+
 # -- other servers: chunked bodies, and HTTP/2 (bodies without Content-Length) --------------
 
 
