@@ -1,16 +1,25 @@
-"""Sending a body while it is produced: one disconnect watch per stream and
-optional keep-alive chunks, with no lock on the per-chunk path."""
+"""Sending a body while it is produced: one disconnect watch per stream,
+optional keep-alive chunks, with no lock on the per-chunk path, and a turn
+for the other tasks when the body has held the event loop for a while."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import typing as t
 from collections.abc import AsyncIterator
 
 import anyio
+from anyio.lowlevel import checkpoint
 
 from .asgi import wait_for_disconnect
 from .typing import ASGIReceive, ASGISend
+
+#: Seconds a stream may hold the event loop before it lets other tasks run:
+#: a generator that never waits, sent to a client that reads as fast as it
+#: is sent (the server's ``send`` then never waits either), would otherwise
+#: keep the loop for the whole body.
+TURN = 0.005
 
 
 def _clock() -> t.Callable[[], float]:
@@ -83,17 +92,27 @@ async def send_stream(
         tg.start_soon(watch)
         if keepalive is not None:
             tg.start_soon(sender.keepalive, *keepalive)
+        # one clock read per chunk (any monotonic clock: only its own
+        # readings are compared), and a checkpoint once per TURN
+        now = time.monotonic
+        turn = now() + TURN
         try:
             if keepalive is None:
                 async for item in items:
                     chunk = item if type(item) is bytes else encode(item)
                     if chunk:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    if now() >= turn:
+                        await checkpoint()
+                        turn = now() + TURN
             else:
                 async for item in items:
                     chunk = item if type(item) is bytes else encode(item)
                     if chunk:
                         await sender.chunk(chunk)
+                    if now() >= turn:
+                        await checkpoint()
+                        turn = now() + TURN
             await sender.chunk(b"", more=False)
             completed = True
         except Exception as e:

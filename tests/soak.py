@@ -15,11 +15,14 @@ is not:
   big fields and in many small ones: the server's peak RSS above its idle
   RSS, as a multiple of the body's size;
 - soak: 100,000 mixed requests on kept-alive connections: RSS after 10,000
-  and after 100,000.
+  and after 100,000;
+- fair: ``GET /ping`` times on the same worker while it sends a 1 GiB
+  generated download and an event-stream firehose, and parses 8 MB forms
+  and JSON documents (``tests/soakfair.py``).
 
-``python -m tests.soak memory`` (or ``idle``, ``form``, ``soak``) runs one of
-them; ``--size MiB``, ``--form MiB``, ``--idle N`` and ``--requests N`` make
-them smaller.
+``python -m tests.soak memory`` (or ``idle``, ``form``, ``soak``, ``fair``) runs
+one of them; ``--size MiB``, ``--form MiB``, ``--idle N`` and ``--requests N``
+make them smaller.
 Not part of ``make test``: it takes minutes.
 """
 
@@ -576,14 +579,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.soak", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("runs", nargs="*", help="memory, idle, form, soak (default: all)")
+    parser.add_argument("runs", nargs="*", help="memory, idle, form, soak, fair (default: all)")
     parser.add_argument("--size", type=int, default=1024, help="MiB per memory run (1024)")
     parser.add_argument("--form", type=int, default=240, help="MiB of the form run (240)")
     parser.add_argument("--idle", type=int, default=10_000, help="idle SSE connections (10000)")
     parser.add_argument("--requests", type=int, default=100_000, help="soak requests (100000)")
     args = parser.parse_args(argv)
-    runs = args.runs or ["memory", "idle", "form", "soak"]
-    unknown = set(runs) - {"memory", "idle", "form", "soak"}
+    runs = args.runs or ["memory", "idle", "form", "soak", "fair"]
+    unknown = set(runs) - {"memory", "idle", "form", "soak", "fair"}
     if unknown:
         parser.error(f"unknown runs: {', '.join(sorted(unknown))}")
     figures: list[Figure] = []
@@ -595,6 +598,10 @@ def main(argv: list[str] | None = None) -> int:
         figures += run_form(args.form * MiB)
     if "soak" in runs:
         figures += run_soak(args.requests)
+    if "fair" in runs:
+        from tests.soakfair import run_fair  # it imports this module
+
+        figures += run_fair(args.size * MiB)
     over = [f for f in figures if not f.ok]
     print(f"\n{len(figures) - len(over)} of {len(figures)} figures within their limits")
     for f in over:
