@@ -90,7 +90,7 @@ class _Awaitable(t.Generic[T]):
 def awaitable_or_value(
     name: str,
     ready: t.Callable[..., t.Any],
-    load: t.Callable[..., Awaitable[T]],
+    load: t.Callable[..., t.Any],
     *args: t.Any,
 ) -> _Awaitable[T]:
     """What a body read gives the code that used it (``request.form``,
@@ -105,11 +105,12 @@ def awaitable_or_value(
     caller: t.Any = _getframe(2)  # (_awaits, inlined)
     if (caller.f_back if caller.f_code is _PROXY_CODE else caller).f_code.co_flags & ASYNC_CODE:
         if name[-1] == ")":
-            return t.cast("_Awaitable[T]", load(*args))
+            coroutine: _Awaitable[T] = load(*args)
+            return coroutine
     else:
-        value = ready(*args)
+        value: _Awaitable[T] = ready(*args)
         if value is not NOT_READY:
-            return t.cast("_Awaitable[T]", value)
+            return value
     return _Awaitable(name, load, args)
 
 
@@ -233,7 +234,7 @@ class Body:
 
     async def _next_chunk(self, limit: int | None) -> tuple[bytes, bool]:
         """The next piece of the body and whether more follows."""
-        receive = t.cast("ASGIReceive", self._receive)
+        receive: t.Any = self._receive
         deadline = self._deadline
         message = await (receive() if deadline is None else deadline.receive(receive))
         if message["type"] == "http.disconnect":
@@ -319,7 +320,8 @@ class BodyLimits:
         """Most bytes the body may have (``MAX_CONTENT_LENGTH``); settable."""
         if self._max_content_length is not None:
             return self._max_content_length
-        return t.cast("int | None", self._config("MAX_CONTENT_LENGTH", None))
+        limit: int | None = self._config("MAX_CONTENT_LENGTH", None)
+        return limit
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
@@ -362,7 +364,8 @@ class BodyLimits:
         ctx = _cv_ctx.get(None)
         if ctx is None:
             return None
-        return t.cast("float | None", ctx.app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT))
+        timeout: float | None = ctx.app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
+        return timeout
 
     @body_timeout.setter
     def body_timeout(self, value: float | None) -> None:

@@ -168,9 +168,16 @@ class Request(BodyLimits, BoundedHeaders, SansIORequest):
     @lazy
     def content_length(self) -> int | None:
         """The body's declared length (``None`` when chunked or unknown)."""
-        return get_content_length(
-            self._raw_header(b"content-length"), self._raw_header(b"transfer-encoding")
-        )
+        length: bytes | None = None
+        encoding: str | None = None
+        for key, value in self.scope["headers"]:
+            if key == b"content-length":
+                length = value if length is None else length
+            elif key == b"transfer-encoding":
+                encoding = value.decode("latin-1") if encoding is None else encoding
+        if encoding is None and length is not None and length.isdigit():
+            return int(length)  # (bytes.isdigit: ASCII digits only)
+        return get_content_length(None if length is None else length.decode("latin-1"), encoding)
 
     def _parse_content_type(self) -> None:
         if not hasattr(self, "_parsed_content_type"):

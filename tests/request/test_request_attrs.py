@@ -525,6 +525,13 @@ def test_args_parse_like_werkzeug(query: bytes) -> None:
         ('multipart/form-data; boundary="a;b"', "7", "chunked"),
         (" application/json ", "5", "gzip"),
         ("a/b,c/d", None, "gzip, chunked"),
+        ("text/plain", "+5", None),
+        ("text/plain", " 7\t", None),
+        ("text/plain", "1_000", None),
+        ("text/plain", "0012", None),
+        ("text/plain", "", None),
+        ("text/plain", "\u0663", None),
+        ("text/plain", "9" * 30, None),
     ],
 )
 def test_content_type_and_length_parse_like_werkzeug(
@@ -551,6 +558,16 @@ def test_content_type_and_length_parse_like_werkzeug(
     theirs = SansIORequest("POST", "http", None, "", "/", b"", Headers(pairs), None)
     assert (ours.mimetype, ours.mimetype_params) == (theirs.mimetype, theirs.mimetype_params)
     assert ours.content_length == theirs.content_length
+
+
+def test_the_first_content_length_counts_as_in_werkzeug() -> None:
+    from asyncflask import Request
+
+    headers = [(b"content-length", b"3"), (b"content-length", b"9")]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    assert Request(scope).content_length == 3
+    headers.insert(0, (b"transfer-encoding", b"chunked"))
+    assert Request(scope).content_length is None
 
 
 def test_a_request_of_an_empty_mapping_has_the_limits() -> None:

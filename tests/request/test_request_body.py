@@ -666,6 +666,34 @@ async def test_get_json_uses_the_app_json_provider(app: Flask, client: TestClien
     assert calls == [b"[1, 2]"]
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"a": [1, "\u00e9"]}'.encode(),
+        '\ufeff{"a": 1}'.encode(),
+        '{"a": 1}'.encode("utf-16-le"),
+        '{"a": 1}'.encode("utf-16"),
+        '{"a": 1}'.encode("utf-32-be"),
+        "[1]".encode("utf-16-be"),
+        b"1",
+        b'"\xff"',
+        b"[1,",
+        '\ufeff[1]',
+        "[1.5]",
+    ],
+)
+def test_the_default_provider_loads_as_json_loads(data: str | bytes) -> None:
+    def outcome(loads: Callable[..., t.Any], **kwargs: t.Any) -> t.Any:
+        try:
+            return loads(data, **kwargs)
+        except ValueError as e:
+            return type(e), str(e)
+
+    provider = Flask("loads").json
+    assert outcome(provider.loads) == outcome(json.loads)
+    assert outcome(provider.loads, parse_int=str) == outcome(json.loads, parse_int=str)
+
+
 # -- forgetting await --------------------------------------------------------------
 
 USES: dict[str, Callable[[t.Any], t.Any]] = {
