@@ -331,7 +331,7 @@ async def _download(port: int, path: str) -> tuple[int, int]:
 
 def run_memory(size: int) -> list[Figure]:
     figures = []
-    runs: list[tuple[str, Callable[[int], t.Awaitable[tuple[int, int]]]]] = [
+    runs: list[tuple[str, Callable[[int], t.Coroutine[t.Any, t.Any, tuple[int, int]]]]] = [
         ("multipart upload, await file.save", lambda port: _upload(port, size)),
         ("body read with async for chunk in request.stream", lambda port: _stream(port, size)),
         ("send_file download", lambda port: _download(port, "/file")),
