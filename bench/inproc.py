@@ -82,6 +82,8 @@ async def serve(framework: str, scenario: str, n: int) -> None:
     """Call ``framework``'s app ``n`` times with ``scenario``'s requests."""
     sc = next(s for s in SCENARIOS if s.name == scenario)
     module = importlib.import_module(app_module(framework))
+    if sc.routes:
+        os.environ["BENCH_ROUTES"] = str(sc.routes)  # the table's size, as bench.run sets it
     app: App = module.routes_app() if sc.routes else module.app
     await _lifespan(app)
     paths = sc.paths or (sc.path,)
