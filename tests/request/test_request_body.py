@@ -678,7 +678,7 @@ async def test_get_json_uses_the_app_json_provider(app: Flask, client: TestClien
         b"1",
         b'"\xff"',
         b"[1,",
-        '\ufeff[1]',
+        "\ufeff[1]",
         "[1.5]",
     ],
 )
