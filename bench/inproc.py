@@ -91,8 +91,18 @@ async def serve(framework: str, scenario: str, n: int) -> None:
     request = {"type": "http.request", "body": sc.body, "more_body": False}
     statuses: list[int] = []
 
-    async def receive() -> dict[str, Any]:
-        return request
+    def receiver() -> Callable[[], Awaitable[dict[str, Any]]]:
+        """A request's ``receive``: its body, then, as from a server, nothing
+        until the client leaves (which it never does here)."""
+        messages = [request]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+        return receive
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
@@ -100,7 +110,7 @@ async def serve(framework: str, scenario: str, n: int) -> None:
 
     for i in range(n):
         scope = scopes[i % len(scopes)]
-        await app(dict(scope, headers=list(scope["headers"])), receive, send)
+        await app(dict(scope, headers=list(scope["headers"])), receiver(), send)
     bad = [s for s in statuses if s != 200]
     if bad or len(statuses) != n:
         sys.exit(f"{framework} {scenario}: {len(statuses)} answers, statuses {set(bad)}")
