@@ -151,11 +151,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: apt-get install -y valgrind")
-    frameworks = args.frameworks.split(",")
+    return table("in-process", count, args.frameworks.split(","), args.only.split(","))
+
+
+def table(
+    where: str, count: Callable[[str, str], float], frameworks: list[str], scenarios: list[str]
+) -> int:
+    """Print ``count(framework, scenario)`` of each as a Markdown table, a
+    row per scenario as soon as it is known, then all of them as JSON."""
     figures: dict[str, dict[str, float | str]] = {}
-    print("| per request, in-process | " + " | ".join(frameworks) + " |")
+    print(f"| per request, {where} | " + " | ".join(frameworks) + " |")
     print("|---|" + "---|" * len(frameworks))
-    for scenario in args.only.split(","):
+    for scenario in scenarios:
         row = figures.setdefault(scenario, {})
         for fw in frameworks:
             try:

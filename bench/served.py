@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import re
 import shutil
@@ -24,6 +23,7 @@ import tempfile
 import time
 
 from .apps import FRAMEWORKS, app_module
+from .inproc import table
 from .scenarios import SCENARIOS, Scenario
 from .server import ROOT, SERVERS, free_port
 
@@ -97,21 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: apt-get install -y valgrind")
-    frameworks = args.frameworks.split(",")
-    figures: dict[str, dict[str, float | str]] = {}
-    print("| per request, under uvicorn | " + " | ".join(frameworks) + " |")
-    print("|---|" + "---|" * len(frameworks))
-    for scenario in args.only.split(","):
-        row = figures.setdefault(scenario, {})
-        for fw in frameworks:
-            try:
-                row[fw] = round(count(fw, scenario))
-            except RuntimeError as e:
-                row[fw] = f"FAIL: {e}"
-        cells = [f"{v / 1000:.1f}k" if isinstance(v, int) else "FAIL" for v in row.values()]
-        print(f"| {scenario} | " + " | ".join(cells) + " |", flush=True)
-    print(json.dumps(figures))
-    return 0
+    return table("under uvicorn", count, args.frameworks.split(","), args.only.split(","))
 
 
 if __name__ == "__main__":
